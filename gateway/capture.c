@@ -1,0 +1,2 @@
+/* capture.c - not written yet */
+#include "afgw/common.h"

@@ -1,0 +1,2 @@
+/* decode_sip.c - not written yet */
+#include "afgw/sip.h"

@@ -1,0 +1,2 @@
+/* decode_smpp.c - not written yet */
+#include "afgw/smpp.h"

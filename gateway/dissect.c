@@ -1,0 +1,2 @@
+/* dissect.c - not written yet */
+#include "afgw/common.h"

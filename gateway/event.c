@@ -1,0 +1,2 @@
+/* event.c - not written yet */
+#include "afgw/common.h"

@@ -1,0 +1,2 @@
+/* ipfrag.c - not written yet */
+#include "afgw/common.h"

@@ -1,0 +1,2 @@
+/* number.c - not written yet */
+#include "afgw/number.h"

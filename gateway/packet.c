@@ -1,0 +1,2 @@
+/* packet.c - not written yet */
+#include "afgw/common.h"

@@ -1,0 +1,2 @@
+/* sms_concat.c - not written yet */
+#include "afgw/sms.h"

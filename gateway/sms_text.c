@@ -1,0 +1,2 @@
+/* sms_text.c - not written yet */
+#include "afgw/sms.h"

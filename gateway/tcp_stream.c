@@ -1,0 +1,2 @@
+/* tcp_stream.c - not written yet */
+#include "afgw/common.h"

@@ -1,0 +1,65 @@
+/*
+ * common.h - small types every stage shares.
+ *
+ * struct afgw_str is a borrowed slice: it points into a buffer owned by
+ * someone else (usually the packet or a reassembly buffer) and is not
+ * NUL-terminated.  It is valid until the owner of that buffer moves on
+ * (for a worker: until it takes its next packet).  Anything that must live
+ * longer is copied by whoever keeps it.
+ */
+#ifndef AFGW_COMMON_H
+#define AFGW_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define AFGW_VERSION "0.1.0"
+
+struct afgw_str {
+	const char *p;
+	size_t len;
+};
+
+#define AFGW_STR_LIT(s) ((struct afgw_str){ (s), sizeof(s) - 1 })
+
+static inline struct afgw_str afgw_str_make(const char *p, size_t len)
+{
+	struct afgw_str s = { p, len };
+	return s;
+}
+
+static inline bool afgw_str_empty(struct afgw_str s)
+{
+	return s.p == NULL || s.len == 0;
+}
+
+/* Byte-exact comparison with a NUL-terminated string. */
+static inline bool afgw_str_eq(struct afgw_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.len == n && (n == 0 || memcmp(s.p, lit, n) == 0);
+}
+
+/* ASCII case-insensitive comparison with a NUL-terminated string. */
+static inline bool afgw_str_caseeq(struct afgw_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (s.len != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char a = (unsigned char)s.p[i], b = (unsigned char)lit[i];
+		if (a >= 'A' && a <= 'Z')
+			a = (unsigned char)(a + 32);
+		if (b >= 'A' && b <= 'Z')
+			b = (unsigned char)(b + 32);
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
+#define AFGW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
