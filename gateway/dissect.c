@@ -1,2 +1,817 @@
-/* dissect.c - not written yet */
-#include "afgw/common.h"
+/*
+ * dissect.c - the decode stage: frames in, events out.
+ *
+ * Per frame: link/IP/transport decode (packet.c); IP fragments go through
+ * ipfrag.c and come back as whole transport payloads; UDP payloads on a
+ * SIP port (or that look like SIP) are SIP datagrams; TCP segments go
+ * through tcp_stream.c, whose in-order bytes feed, per direction, either a
+ * SIP stream buffer (framed by Content-Length) or an SMPP reader.  Which
+ * one is decided by port, or else by the first bytes (a SIP start line or
+ * a plausible SMPP header).
+ *
+ * SMPP PDUs that carry a short message become SMS: the user data header
+ * is read, the text decoded to UTF-8, and concatenated parts (UDH 8/16-bit
+ * references, or sar_* TLVs) are held in sms_concat.c until the message is
+ * complete, times out, or the input ends.  Numbers are canonicalised here,
+ * with the SMPP TON where there is one.
+ *
+ * Time is the capture's time: timeouts fire as packets arrive, so a replay
+ * of a file behaves like the live gateway.  No malloc per packet: per-flow
+ * application buffers are allocated when a flow is first seen and reused.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "afgw/dissect.h"
+#include "afgw/ipfrag.h"
+#include "afgw/json.h"
+#include "afgw/packet.h"
+#include "afgw/sms.h"
+#include "afgw/tcp_stream.h"
+
+enum app_kind { APP_UNDECIDED = 0, APP_SIP, APP_SMPP, APP_OTHER };
+
+struct sip_stream {
+	uint8_t *buf;
+	size_t len, cap;
+	bool desync;
+};
+
+/* What a concatenated SMS remembers of its first part. */
+struct sms_meta {
+	uint64_t ts_us;
+	bool tcp;
+	char src[AFGW_ADDR_TEXT], dst[AFGW_ADDR_TEXT];
+	char op[16];
+	uint8_t data_coding;
+	bool valid;
+	uint32_t smpp_anomalies;
+	uint8_t from_ton, to_ton;
+	char from_raw[66], to_raw[66];
+	uint8_t from_raw_len, to_raw_len;
+};
+
+#define TEXT_CAP (256 * 1024)
+#define UNIT_CAP (64 * 1024)
+
+struct afgw_dissect {
+	struct afgw_dissect_config cfg;
+	afgw_event_fn fn;
+	void *ud;
+	struct afgw_ipfrag *frag;
+	struct afgw_tcp *tcp;
+	struct afgw_concat *concat;
+	uint64_t c[AFGW_C_COUNT];
+	uint64_t now_us;
+	/* scratch, allocated once */
+	char *text;
+	uint8_t *units;
+	/* the frame being handled, for events */
+	const struct afgw_pkt *cur;
+	bool cur_tcp;
+	int cur_dir;
+	const struct afgw_flow *cur_flow;
+	uint64_t smpp_reasons[AFGW_SMPP_R_COUNT];
+	uint64_t smpp_skipped;
+};
+
+void afgw_dissect_config_default(struct afgw_dissect_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->country_code = 86;
+	cfg->sip_ports[0] = 5060;
+	cfg->sip_ports[1] = 5080;
+	cfg->smpp_ports[0] = 2775;
+	cfg->smpp_max_pdu = 65536;
+	cfg->max_flows = 65536;
+	cfg->tcp_windows = 256;
+	cfg->frag_datagrams = 256;
+	cfg->concat_messages = 4096;
+	cfg->concat_bytes = 4u << 20;
+	cfg->concat_timeout_ms = 60000;
+	cfg->sip_stream_max = 256u << 10;
+}
+
+static bool port_in(const uint16_t *ports, size_t n, uint16_t a, uint16_t b)
+{
+	for (size_t i = 0; i < n && ports[i]; i++)
+		if (ports[i] == a || ports[i] == b)
+			return true;
+	return false;
+}
+
+/* ---- events ------------------------------------------------------- */
+
+static void add_anomaly(struct afgw_event *ev, const char *name)
+{
+	if (!name)
+		return;
+	for (unsigned i = 0; i < ev->n_anomalies; i++)
+		if (strcmp(ev->anomalies[i], name) == 0)
+			return;
+	if (ev->n_anomalies < AFGW_EVENT_MAX_ANOMALIES)
+		ev->anomalies[ev->n_anomalies++] = name;
+}
+
+static void emit(struct afgw_dissect *d, struct afgw_event *ev)
+{
+	d->c[AFGW_C_EVENTS]++;
+	d->fn(d->ud, ev);
+}
+
+static void fill_addrs(struct afgw_dissect *d, struct afgw_event *ev)
+{
+	const struct afgw_pkt *p = d->cur;
+	ev->ts_us = p->ts_us;
+	ev->tcp = d->cur_tcp;
+	if (d->cur_tcp && d->cur_flow) {
+		/* Direction d was sent by addr[d]. */
+		const struct afgw_flow *fl = d->cur_flow;
+		int s = d->cur_dir;
+		afgw_ip_format(&fl->addr[s], fl->port[s], ev->src, sizeof(ev->src));
+		afgw_ip_format(&fl->addr[!s], fl->port[!s], ev->dst, sizeof(ev->dst));
+	} else {
+		afgw_ip_format(&p->src, p->sport, ev->src, sizeof(ev->src));
+		afgw_ip_format(&p->dst, p->dport, ev->dst, sizeof(ev->dst));
+	}
+}
+
+/* ---- SIP ---------------------------------------------------------- */
+
+/*
+ * The number in a URI: the user part for sip/sips (without a ":password"),
+ * %-unescaped; the number of a tel: URI.  Canonicalised into *num.
+ */
+static bool uri_number(struct afgw_dissect *d, const struct afgw_sip_uri *u, char *raw,
+		       size_t rawcap, struct afgw_str *raw_out, struct afgw_number *num)
+{
+	if (!u->parsed || afgw_str_empty(u->user))
+		return false;
+	struct afgw_str user = u->user;
+	if (!afgw_str_caseeq(u->scheme, "tel")) {
+		const char *colon = memchr(user.p, ':', user.len);
+		if (colon)
+			user.len = (size_t)(colon - user.p);
+	}
+	int n = afgw_sip_unescape(user, raw, rawcap);
+	if (n < 0) {
+		size_t k = user.len < rawcap ? user.len : rawcap;
+		memcpy(raw, user.p, k);
+		n = (int)k;
+	}
+	/* tel: parameters are not part of the number */
+	const char *semi = memchr(raw, ';', (size_t)n);
+	if (semi)
+		n = (int)(semi - raw);
+	*raw_out = afgw_str_make(raw, (size_t)n);
+	afgw_number_canon(*raw_out, AFGW_TON_NONE, d->cfg.country_code, num);
+	return true;
+}
+
+static bool body_is_text(const struct afgw_sip_msg *m)
+{
+	struct afgw_str ct = m->content_type;
+	if (afgw_str_empty(ct))
+		return true;
+	size_t n = ct.len;
+	while (n && (ct.p[n - 1] == ' ' || ct.p[n - 1] == '\t'))
+		n--;
+	const char *semi = memchr(ct.p, ';', n);
+	if (semi)
+		n = (size_t)(semi - ct.p);
+	while (n && (ct.p[n - 1] == ' ' || ct.p[n - 1] == '\t'))
+		n--;
+	return afgw_str_caseeq(afgw_str_make(ct.p, n), "text/plain");
+}
+
+static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
+{
+	struct afgw_event ev;
+	char from_raw[128], to_raw[128], pai_raw[128];
+	struct afgw_str pai_s;
+
+	memset(&ev, 0, sizeof(ev));
+	fill_addrs(d, &ev);
+	ev.proto = AFGW_PROTO_SIP;
+	ev.sip = m;
+	ev.valid = m->valid;
+	ev.data_coding = -1;
+	for (unsigned b = 0; b < AFGW_SIP_ANOMALY_COUNT; b++)
+		if (m->anomalies & (1u << b))
+			add_anomaly(&ev, afgw_sip_anomaly_name(1u << b));
+	d->c[AFGW_C_SIP_MESSAGES]++;
+	if (!m->valid)
+		d->c[AFGW_C_SIP_INVALID]++;
+
+	ev.has_from = uri_number(d, &m->from.parsed, from_raw, sizeof(from_raw), &ev.from_raw,
+				 &ev.from);
+	ev.has_to = uri_number(d, &m->to.parsed, to_raw, sizeof(to_raw), &ev.to_raw, &ev.to);
+	ev.has_pai = m->pai.present &&
+		     uri_number(d, &m->pai.parsed, pai_raw, sizeof(pai_raw), &pai_s, &ev.pai);
+
+	if (m->is_request && afgw_str_eq(m->method, "MESSAGE")) {
+		ev.is_sms = true;
+		ev.op = "sip_message";
+		ev.parts = 1;
+		if (body_is_text(m)) {
+			ev.text = m->body.p ? m->body.p : "";
+			ev.text_len = m->body.len;
+			if (!afgw_utf8_valid(ev.text, ev.text_len)) {
+				add_anomaly(&ev, "invalid_text_encoding");
+				d->c[AFGW_C_SMS_INVALID_CHARS]++;
+			}
+		} else {
+			/* 3GPP SMS-over-IP RP-DATA is not decoded yet: flagged, not guessed. */
+			ev.binary = true;
+			add_anomaly(&ev, "unsupported_content_type");
+			d->c[AFGW_C_SMS_BINARY]++;
+		}
+		d->c[AFGW_C_SMS_MESSAGES]++;
+	}
+	emit(d, &ev);
+}
+
+static bool is_keepalive(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+static void sip_datagram(struct afgw_dissect *d, const uint8_t *p, size_t n)
+{
+	struct afgw_sip_msg m;
+	if (is_keepalive(p, n)) {
+		d->c[AFGW_C_SIP_KEEPALIVES]++;
+		return;
+	}
+	if (afgw_sip_parse((const char *)p, n, &m, 0) != 0) {
+		d->c[AFGW_C_SIP_NOT_SIP]++;
+		return;
+	}
+	sip_event(d, &m);
+}
+
+static void sip_stream_data(struct afgw_dissect *d, struct sip_stream *s, const uint8_t *p,
+			    size_t n)
+{
+	if (s->len + n > d->cfg.sip_stream_max) {
+		/* A message larger than we are willing to hold: drop and resync. */
+		d->c[AFGW_C_SIP_STREAM_OVERFLOW]++;
+		s->len = 0;
+		s->desync = true;
+		if (n > d->cfg.sip_stream_max)
+			return;
+	}
+	if (s->len + n > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < s->len + n)
+			cap *= 2;
+		uint8_t *nb = realloc(s->buf, cap);
+		if (!nb) {
+			d->c[AFGW_C_SIP_STREAM_OVERFLOW]++;
+			s->len = 0;
+			s->desync = true;
+			return;
+		}
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+
+	size_t off = 0;
+	for (;;) {
+		/* Skip CRLF keep-alives between messages (RFC 5626). */
+		size_t ka = off;
+		while (ka < s->len && (s->buf[ka] == '\r' || s->buf[ka] == '\n'))
+			ka++;
+		if (ka - off >= 2 || (ka > off && ka == s->len)) {
+			if (ka - off >= 4)
+				d->c[AFGW_C_SIP_KEEPALIVES]++;
+		}
+		off = ka;
+		if (off >= s->len)
+			break;
+		if (s->desync) {
+			long r = afgw_sip_resync((const char *)s->buf + off, s->len - off);
+			if (r < 0) {
+				/* Keep a short tail: a start line may be arriving. */
+				size_t keep = s->len - off > 256 ? 256 : s->len - off;
+				d->c[AFGW_C_SIP_NOT_SIP]++;
+				off = s->len - keep;
+				break;
+			}
+			off += (size_t)r;
+			s->desync = false;
+		}
+		struct afgw_sip_msg m;
+		int rc = afgw_sip_parse((const char *)s->buf + off, s->len - off, &m,
+					AFGW_SIP_STREAM);
+		if (rc == -EAGAIN)
+			break;
+		if (rc != 0 || m.msg_len == 0) {
+			d->c[AFGW_C_SIP_NOT_SIP]++;
+			s->desync = true;
+			off++;
+			continue;
+		}
+		sip_event(d, &m);
+		off += m.msg_len;
+	}
+	if (off) {
+		memmove(s->buf, s->buf + off, s->len - off);
+		s->len -= off;
+	}
+}
+
+/* ---- SMPP / SMS --------------------------------------------------- */
+
+static void copy_raw(char *dst, uint8_t *dlen, struct afgw_str s)
+{
+	size_t n = s.len < 65 ? s.len : 65;
+	memcpy(dst, s.p, n);
+	*dlen = (uint8_t)n;
+}
+
+/* Decode joined units and emit the SMS event described by meta. */
+static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afgw_sms_alphabet a,
+		     const uint8_t *units, size_t n, unsigned parts, bool incomplete,
+		     bool mixed, uint64_t ts_us)
+{
+	struct afgw_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_us = ts_us;
+	ev.proto = AFGW_PROTO_SMPP;
+	ev.tcp = mt->tcp;
+	memcpy(ev.src, mt->src, sizeof(ev.src));
+	memcpy(ev.dst, mt->dst, sizeof(ev.dst));
+	ev.valid = mt->valid;
+	for (unsigned b = 0; b < AFGW_SMPP_ANOMALY_COUNT; b++)
+		if (mt->smpp_anomalies & (1u << b))
+			add_anomaly(&ev, afgw_smpp_anomaly_name(1u << b));
+	ev.is_sms = true;
+	ev.op = mt->op;
+	ev.data_coding = mt->data_coding;
+	ev.parts = parts;
+	ev.from_raw = afgw_str_make(mt->from_raw, mt->from_raw_len);
+	ev.to_raw = afgw_str_make(mt->to_raw, mt->to_raw_len);
+	ev.has_from = true;
+	ev.has_to = true;
+	afgw_number_canon(ev.from_raw, mt->from_ton, d->cfg.country_code, &ev.from);
+	afgw_number_canon(ev.to_raw, mt->to_ton, d->cfg.country_code, &ev.to);
+	if (incomplete) {
+		add_anomaly(&ev, "incomplete_concat");
+		d->c[AFGW_C_SMS_INCOMPLETE]++;
+	}
+	if (mixed)
+		add_anomaly(&ev, "mixed_alphabet");
+	if (a == AFGW_SMS_BINARY) {
+		ev.binary = true;
+		d->c[AFGW_C_SMS_BINARY]++;
+	} else {
+		struct afgw_sms_decoded res;
+		afgw_sms_decode(a, units, n, d->text, TEXT_CAP, &res);
+		ev.text = d->text;
+		ev.text_len = res.len;
+		if (res.invalid) {
+			add_anomaly(&ev, "invalid_text_encoding");
+			d->c[AFGW_C_SMS_INVALID_CHARS]++;
+		}
+		if (res.truncated)
+			add_anomaly(&ev, "text_truncated");
+	}
+	d->c[AFGW_C_SMS_MESSAGES]++;
+	emit(d, &ev);
+}
+
+static void concat_release(struct afgw_dissect *d, bool flush)
+{
+	struct afgw_concat_done done;
+	while (afgw_concat_expire(d->concat, d->now_us / 1000u, flush, &done) == 1) {
+		const struct sms_meta *mt = done.meta;
+		sms_emit(d, mt, done.alphabet, done.units, done.len, done.parts, !done.complete,
+			 done.mixed_alphabet, d->now_us);
+	}
+}
+
+static const char *sms_op(uint32_t id)
+{
+	switch (id) {
+	case AFGW_SMPP_SUBMIT_SM: return "submit_sm";
+	case AFGW_SMPP_DELIVER_SM: return "deliver_sm";
+	case AFGW_SMPP_DATA_SM: return "data_sm";
+	case AFGW_SMPP_SUBMIT_MULTI: return "submit_multi";
+	default: return NULL;
+	}
+}
+
+static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
+{
+	const char *op = sms_op(pdu->command_id);
+	d->c[AFGW_C_SMPP_PDUS]++;
+	if (!pdu->valid)
+		d->c[AFGW_C_SMPP_INVALID]++;
+	if (!op) {
+		d->c[AFGW_C_SMPP_CONTROL]++;
+		return;
+	}
+	d->c[AFGW_C_SMS_PARTS]++;
+
+	struct sms_meta mt;
+	memset(&mt, 0, sizeof(mt));
+	struct afgw_event tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	fill_addrs(d, &tmp);
+	mt.ts_us = tmp.ts_us;
+	mt.tcp = tmp.tcp;
+	memcpy(mt.src, tmp.src, sizeof(mt.src));
+	memcpy(mt.dst, tmp.dst, sizeof(mt.dst));
+	snprintf(mt.op, sizeof(mt.op), "%s", op);
+	mt.data_coding = pdu->data_coding;
+	mt.valid = pdu->valid;
+	mt.smpp_anomalies = pdu->anomalies;
+	mt.from_ton = pdu->src.ton;
+	mt.to_ton = pdu->dst.ton;
+	copy_raw(mt.from_raw, &mt.from_raw_len, pdu->src.addr);
+	copy_raw(mt.to_raw, &mt.to_raw_len, pdu->dst.addr);
+
+	struct afgw_str ud = pdu->has_message_payload && pdu->short_message.len == 0
+				     ? pdu->message_payload
+				     : pdu->short_message;
+	const uint8_t *p = (const uint8_t *)ud.p;
+	size_t n = ud.len;
+	struct afgw_sms_udh udh;
+	memset(&udh, 0, sizeof(udh));
+	if ((pdu->esm_class & 0x40) && n) {
+		if (afgw_sms_udh_parse(p, n, &udh) != 0 || udh.bad) {
+			d->c[AFGW_C_SMS_BAD_UDH]++;
+			mt.valid = false;
+		}
+		size_t skip = udh.len <= n ? udh.len : n;
+		p += skip;
+		n -= skip;
+	}
+	enum afgw_sms_alphabet a = afgw_sms_alphabet_smpp(pdu->data_coding);
+	const uint8_t *units = p;
+	size_t nunits = n;
+	if (a == AFGW_SMS_GSM7 && afgw_sms_looks_packed(p, n)) {
+		/* Packed septets start on a septet boundary after the UDH. */
+		unsigned fill = udh.present ? (unsigned)((7 - (udh.len * 8) % 7) % 7) : 0;
+		size_t bits = n * 8 >= fill ? n * 8 - fill : 0;
+		size_t nsept = bits / 7;
+		nunits = afgw_sms_unpack7(p, n, nsept, fill, d->units, UNIT_CAP);
+		/* With exactly 7 spare bits the last septet is padding: CR per
+		 * 23.038 §6.1.2.1.1, or zero from older senders. */
+		if (nunits && bits % 7 == 0 &&
+		    (d->units[nunits - 1] == 0x0d || d->units[nunits - 1] == 0x00))
+			nunits--;
+		units = d->units;
+	}
+
+	bool concat = udh.concat && !udh.bad;
+	uint16_t ref = udh.ref;
+	uint8_t total = udh.total, seq = udh.seq;
+	bool ref16 = udh.ref16;
+	if (!concat && pdu->has_sar) {
+		concat = true;
+		ref = pdu->sar_msg_ref_num;
+		total = pdu->sar_total_segments;
+		seq = pdu->sar_segment_seqnum;
+		ref16 = true;
+	}
+	if (concat && total > 1) {
+		struct afgw_number fa, ta;
+		afgw_number_canon(afgw_str_make(mt.from_raw, mt.from_raw_len), mt.from_ton,
+				  d->cfg.country_code, &fa);
+		afgw_number_canon(afgw_str_make(mt.to_raw, mt.to_raw_len), mt.to_ton,
+				  d->cfg.country_code, &ta);
+		struct afgw_concat_key key = {
+			.from = afgw_str_make(fa.canon, fa.len),
+			.to = afgw_str_make(ta.canon, ta.len),
+			.ref = ref,
+			.ref16 = ref16,
+			.total = total,
+		};
+		struct afgw_concat_done done;
+		int rc = afgw_concat_add(d->concat, &key, seq, a, units, nunits, &mt,
+					 d->now_us / 1000u, &done);
+		if (rc == 1) {
+			const struct sms_meta *first = done.meta;
+			sms_emit(d, first, done.alphabet, done.units, done.len, done.parts, false,
+				 done.mixed_alphabet, d->now_us);
+		}
+		/* Evicted messages come back through expire right away. */
+		concat_release(d, false);
+		if (rc >= 0)
+			return;
+		/* A part that cannot belong to any message: screen it alone. */
+		mt.valid = false;
+	}
+	sms_emit(d, &mt, a, units, nunits, 1, false, false, d->now_us);
+}
+
+/* ---- TCP callbacks ------------------------------------------------ */
+
+static bool looks_like_sip(const uint8_t *p, size_t n)
+{
+	return afgw_sip_resync((const char *)p, n) == 0;
+}
+
+static bool looks_like_smpp(const uint8_t *p, size_t n)
+{
+	if (n < 16)
+		return false;
+	uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint32_t id = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+	return len >= 16 && len <= 65536 && afgw_smpp_command_name(id) != NULL;
+}
+
+static void tcp_data(void *ud, struct afgw_flow *fl, int dir, const uint8_t *p, size_t n,
+		     uint64_t ts_us)
+{
+	struct afgw_dissect *d = ud;
+	(void)ts_us;
+	d->cur_flow = fl;
+	d->cur_dir = dir;
+	d->cur_tcp = true;
+
+	if (fl->app_kind == APP_UNDECIDED) {
+		if (port_in(d->cfg.sip_ports, AFGW_ARRAY_SIZE(d->cfg.sip_ports), fl->port[0],
+			    fl->port[1]) ||
+		    looks_like_sip(p, n))
+			fl->app_kind = APP_SIP;
+		else if (port_in(d->cfg.smpp_ports, AFGW_ARRAY_SIZE(d->cfg.smpp_ports), fl->port[0],
+				 fl->port[1]) ||
+			 looks_like_smpp(p, n))
+			fl->app_kind = APP_SMPP;
+		else {
+			fl->app_kind = APP_OTHER;
+			d->c[AFGW_C_TCP_OTHER_FLOWS]++;
+		}
+	}
+	if (fl->app_kind == APP_OTHER)
+		return;
+	if (!fl->app[dir]) {
+		if (fl->app_kind == APP_SIP) {
+			fl->app[dir] = calloc(1, sizeof(struct sip_stream));
+		} else {
+			struct afgw_smpp_reader *r = calloc(1, sizeof(*r));
+			if (r && afgw_smpp_reader_init(r, d->cfg.smpp_max_pdu) != 0) {
+				free(r);
+				r = NULL;
+			}
+			fl->app[dir] = r;
+		}
+		if (!fl->app[dir])
+			return; /* out of memory: the flow goes unparsed */
+	}
+	if (fl->app_kind == APP_SIP) {
+		sip_stream_data(d, fl->app[dir], p, n);
+		return;
+	}
+	struct afgw_smpp_reader *r = fl->app[dir];
+	/* Feed in bounded slices so one huge delivery cannot exceed the reader's bound. */
+	while (n) {
+		size_t chunk = n > 16384 ? 16384 : n;
+		afgw_smpp_feed(r, p, chunk);
+		p += chunk;
+		n -= chunk;
+		struct afgw_smpp_pdu pdu;
+		while (afgw_smpp_next(r, &pdu) == 0)
+			smpp_pdu(d, &pdu);
+	}
+}
+
+static void tcp_gap(void *ud, struct afgw_flow *fl, int dir, uint64_t lost)
+{
+	(void)ud;
+	(void)lost;
+	if (!fl->app[dir])
+		return;
+	if (fl->app_kind == APP_SIP) {
+		struct sip_stream *s = fl->app[dir];
+		s->len = 0;
+		s->desync = true;
+	} else if (fl->app_kind == APP_SMPP) {
+		afgw_smpp_gap(fl->app[dir]);
+	}
+}
+
+static void tcp_close(void *ud, struct afgw_flow *fl)
+{
+	struct afgw_dissect *d = ud;
+	for (int i = 0; i < 2; i++) {
+		if (!fl->app[i])
+			continue;
+		if (fl->app_kind == APP_SIP) {
+			struct sip_stream *s = fl->app[i];
+			if (s->len && !is_keepalive(s->buf, s->len))
+				d->c[AFGW_C_SIP_NOT_SIP]++; /* a message cut by the end of the flow */
+			free(s->buf);
+			free(s);
+		} else {
+			struct afgw_smpp_reader *r = fl->app[i];
+			for (int k = 0; k < AFGW_SMPP_R_COUNT; k++)
+				d->smpp_reasons[k] += r->reasons[k];
+			d->smpp_skipped += r->skipped_bytes + (r->len - r->off);
+			afgw_smpp_reader_fini(r);
+			free(r);
+		}
+		fl->app[i] = NULL;
+	}
+}
+
+/* ---- frames ------------------------------------------------------- */
+
+static void transport(struct afgw_dissect *d, struct afgw_pkt *pkt)
+{
+	d->cur = pkt;
+	d->cur_flow = NULL;
+	d->cur_tcp = false;
+	if (pkt->l4proto == 17) {
+		if (port_in(d->cfg.sip_ports, AFGW_ARRAY_SIZE(d->cfg.sip_ports), pkt->sport,
+			    pkt->dport) ||
+		    looks_like_sip(pkt->payload, pkt->payload_len))
+			sip_datagram(d, pkt->payload, pkt->payload_len);
+		else
+			d->c[AFGW_C_UDP_OTHER]++;
+		return;
+	}
+	d->c[AFGW_C_TCP_SEGMENTS]++;
+	afgw_tcp_segment(d->tcp, pkt);
+}
+
+void afgw_dissect_frame(struct afgw_dissect *d, const struct afgw_frame *f)
+{
+	struct afgw_pkt pkt;
+	d->c[AFGW_C_FRAMES]++;
+	d->c[AFGW_C_BYTES] += f->len;
+	if (f->ts_us > d->now_us)
+		d->now_us = f->ts_us;
+	afgw_ipfrag_expire(d->frag, d->now_us);
+	concat_release(d, false);
+
+	enum afgw_pkt_status st = afgw_packet_decode(f->linktype, f->data, f->caplen, f->len, &pkt);
+	pkt.ts_us = f->ts_us;
+	switch (st) {
+	case AFGW_PKT_OK:
+		transport(d, &pkt);
+		return;
+	case AFGW_PKT_FRAGMENT: {
+		const uint8_t *l4;
+		size_t l4len;
+		d->c[AFGW_C_FRAGMENTS]++;
+		int rc = afgw_ipfrag_add(d->frag, &pkt, d->now_us, &l4, &l4len);
+		if (rc < 0) {
+			d->c[AFGW_C_FRAG_DROPPED]++;
+			return;
+		}
+		if (rc == 0)
+			return;
+		d->c[AFGW_C_FRAG_REASSEMBLED]++;
+		enum afgw_pkt_status s2 = afgw_packet_decode_l4(pkt.l4proto, l4, l4len, &pkt);
+		if (s2 == AFGW_PKT_OK)
+			transport(d, &pkt);
+		else if (s2 == AFGW_PKT_NOT_UDP_TCP)
+			d->c[AFGW_C_NOT_UDP_TCP]++;
+		else
+			d->c[AFGW_C_BAD_L4]++;
+		return;
+	}
+	case AFGW_PKT_NOT_IP: d->c[AFGW_C_NOT_IP]++; return;
+	case AFGW_PKT_NOT_UDP_TCP: d->c[AFGW_C_NOT_UDP_TCP]++; return;
+	case AFGW_PKT_TRUNCATED: d->c[AFGW_C_TRUNCATED]++; return;
+	case AFGW_PKT_BAD_IP: d->c[AFGW_C_BAD_IP]++; return;
+	case AFGW_PKT_BAD_L4: d->c[AFGW_C_BAD_L4]++; return;
+	default: d->c[AFGW_C_UNSUPPORTED_LINK]++; return;
+	}
+}
+
+void afgw_dissect_flush(struct afgw_dissect *d)
+{
+	afgw_tcp_flush(d->tcp);
+	concat_release(d, true);
+}
+
+struct afgw_dissect *afgw_dissect_new(const struct afgw_dissect_config *cfg, afgw_event_fn fn,
+				      void *ud)
+{
+	struct afgw_dissect *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->cfg = *cfg;
+	d->fn = fn;
+	d->ud = ud;
+	struct afgw_ipfrag_limits fl = { .max_datagrams = cfg->frag_datagrams };
+	struct afgw_tcp_limits tl = { .max_flows = cfg->max_flows, .max_windows = cfg->tcp_windows };
+	struct afgw_tcp_callbacks cb = { .data = tcp_data, .gap = tcp_gap, .close = tcp_close };
+	struct afgw_concat_limits cl = {
+		.max_messages = cfg->concat_messages,
+		.max_bytes = cfg->concat_bytes,
+		.timeout_ms = cfg->concat_timeout_ms,
+		.meta_size = sizeof(struct sms_meta),
+	};
+	d->frag = afgw_ipfrag_new(&fl);
+	d->tcp = afgw_tcp_new(&tl, &cb, d);
+	d->concat = afgw_concat_new(&cl);
+	d->text = malloc(TEXT_CAP);
+	d->units = malloc(UNIT_CAP);
+	if (!d->frag || !d->tcp || !d->concat || !d->text || !d->units) {
+		afgw_dissect_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void afgw_dissect_free(struct afgw_dissect *d)
+{
+	if (!d)
+		return;
+	if (d->tcp && d->concat && d->text && d->units)
+		afgw_dissect_flush(d);
+	afgw_tcp_free(d->tcp);
+	afgw_ipfrag_free(d->frag);
+	afgw_concat_free(d->concat);
+	free(d->text);
+	free(d->units);
+	free(d);
+}
+
+void afgw_dissect_counters(const struct afgw_dissect *d, uint64_t out[AFGW_C_COUNT])
+{
+	memcpy(out, d->c, sizeof(d->c));
+}
+
+const char *afgw_dissect_counter_name(enum afgw_dissect_counter c)
+{
+	static const char *const names[AFGW_C_COUNT] = {
+		[AFGW_C_FRAMES] = "frames",
+		[AFGW_C_BYTES] = "bytes",
+		[AFGW_C_NOT_IP] = "not_ip",
+		[AFGW_C_NOT_UDP_TCP] = "not_udp_tcp",
+		[AFGW_C_TRUNCATED] = "truncated",
+		[AFGW_C_BAD_IP] = "bad_ip",
+		[AFGW_C_BAD_L4] = "bad_l4",
+		[AFGW_C_UNSUPPORTED_LINK] = "unsupported_link",
+		[AFGW_C_FRAGMENTS] = "ip_fragments",
+		[AFGW_C_FRAG_REASSEMBLED] = "ip_reassembled",
+		[AFGW_C_FRAG_DROPPED] = "ip_fragments_dropped",
+		[AFGW_C_UDP_OTHER] = "udp_other",
+		[AFGW_C_TCP_SEGMENTS] = "tcp_segments",
+		[AFGW_C_TCP_OTHER_FLOWS] = "tcp_other_flows",
+		[AFGW_C_SIP_MESSAGES] = "sip_messages",
+		[AFGW_C_SIP_INVALID] = "sip_invalid",
+		[AFGW_C_SIP_KEEPALIVES] = "sip_keepalives",
+		[AFGW_C_SIP_NOT_SIP] = "sip_not_sip",
+		[AFGW_C_SIP_STREAM_OVERFLOW] = "sip_stream_overflow",
+		[AFGW_C_SMPP_PDUS] = "smpp_pdus",
+		[AFGW_C_SMPP_INVALID] = "smpp_invalid",
+		[AFGW_C_SMPP_CONTROL] = "smpp_control",
+		[AFGW_C_SMS_PARTS] = "sms_parts",
+		[AFGW_C_SMS_MESSAGES] = "sms_messages",
+		[AFGW_C_SMS_INCOMPLETE] = "sms_incomplete",
+		[AFGW_C_SMS_BINARY] = "sms_binary",
+		[AFGW_C_SMS_BAD_UDH] = "sms_bad_udh",
+		[AFGW_C_SMS_INVALID_CHARS] = "sms_invalid_chars",
+		[AFGW_C_EVENTS] = "events",
+	};
+	return (unsigned)c < AFGW_C_COUNT ? names[c] : "unknown";
+}
+
+void afgw_dissect_foreach_detail(const struct afgw_dissect *d,
+				 void (*fn)(void *ud, const char *name, uint64_t v), void *ud)
+{
+	struct afgw_tcp_stats ts;
+	struct afgw_ipfrag_stats is;
+	struct afgw_concat_stats cs;
+	afgw_tcp_get_stats(d->tcp, &ts);
+	afgw_ipfrag_get_stats(d->frag, &is);
+	afgw_concat_get_stats(d->concat, &cs);
+	fn(ud, "tcp_flows_opened", ts.flows_opened);
+	fn(ud, "tcp_flows_timed_out", ts.flows_timed_out);
+	fn(ud, "tcp_flows_evicted", ts.flows_evicted);
+	fn(ud, "tcp_retransmitted", ts.retransmitted);
+	fn(ud, "tcp_out_of_order", ts.out_of_order);
+	fn(ud, "tcp_gaps", ts.gaps);
+	fn(ud, "tcp_gap_bytes", ts.gap_bytes);
+	fn(ud, "tcp_memcap", ts.memcap);
+	fn(ud, "ip_frag_duplicates", is.duplicates);
+	fn(ud, "ip_frag_overlaps", is.overlaps);
+	fn(ud, "ip_frag_bad", is.bad);
+	fn(ud, "ip_frag_timeouts", is.timeouts);
+	fn(ud, "ip_frag_evicted", is.evicted);
+	fn(ud, "sms_concat_completed", cs.completed);
+	fn(ud, "sms_concat_timed_out", cs.timed_out);
+	fn(ud, "sms_concat_evicted", cs.evicted);
+	fn(ud, "sms_concat_duplicates", cs.duplicates);
+	fn(ud, "sms_concat_rejected", cs.rejected);
+	for (int k = 0; k < AFGW_SMPP_R_COUNT; k++) {
+		char name[64];
+		snprintf(name, sizeof(name), "smpp_%s", afgw_smpp_reason_name((enum afgw_smpp_reason)k));
+		fn(ud, name, d->smpp_reasons[k]);
+	}
+	fn(ud, "smpp_skipped_bytes", d->smpp_skipped);
+}

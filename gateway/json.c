@@ -1,2 +1,271 @@
-/* json.c - not written yet */
-#include "afgw/common.h"
+/*
+ * json.c - JSON output for events and summaries.
+ *
+ * The writer tracks only whether a comma is due; callers write keys and
+ * values in order.  String escaping validates UTF-8 as it goes (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF) and writes
+ * U+FFFD for every bad byte, so hostile SMS text cannot break the output.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "afgw/json.h"
+
+void afgw_jbuf_init(struct afgw_jbuf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void afgw_jbuf_fini(struct afgw_jbuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+void afgw_jbuf_reset(struct afgw_jbuf *b)
+{
+	b->len = 0;
+	b->need_comma = false;
+	b->failed = false;
+}
+
+static bool reserve(struct afgw_jbuf *b, size_t n)
+{
+	if (b->failed)
+		return false;
+	if (b->len + n <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 1024;
+	while (cap < b->len + n)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p) {
+		b->failed = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void afgw_json_raw(struct afgw_jbuf *b, const char *s, size_t n)
+{
+	if (!reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void comma(struct afgw_jbuf *b)
+{
+	if (b->need_comma)
+		afgw_json_raw(b, ",", 1);
+	b->need_comma = true;
+}
+
+void afgw_json_obj_begin(struct afgw_jbuf *b)
+{
+	comma(b);
+	afgw_json_raw(b, "{", 1);
+	b->need_comma = false;
+}
+
+void afgw_json_obj_end(struct afgw_jbuf *b)
+{
+	afgw_json_raw(b, "}", 1);
+	b->need_comma = true;
+}
+
+void afgw_json_arr_begin(struct afgw_jbuf *b)
+{
+	comma(b);
+	afgw_json_raw(b, "[", 1);
+	b->need_comma = false;
+}
+
+void afgw_json_arr_end(struct afgw_jbuf *b)
+{
+	afgw_json_raw(b, "]", 1);
+	b->need_comma = true;
+}
+
+void afgw_json_key(struct afgw_jbuf *b, const char *key)
+{
+	comma(b);
+	afgw_json_raw(b, "\"", 1);
+	afgw_json_raw(b, key, strlen(key));
+	afgw_json_raw(b, "\":", 2);
+	b->need_comma = false;
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0)
+			return 0; /* overlong */
+		if (c == 0xed && p[1] >= 0xa0)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90)
+			return 0;
+		if (c == 0xf4 && p[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+bool afgw_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+static void str_body(struct afgw_jbuf *b, const char *s, size_t n, bool unfold)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	/* Worst case 6 bytes of output per input byte; reserve once. */
+	if (!reserve(b, n * 6 + 2))
+		return;
+	char *o = b->p + b->len;
+	*o++ = '"';
+	while (i < n) {
+		unsigned c = p[i];
+		if (unfold && (c == '\r' || c == '\n')) {
+			size_t j = i;
+			while (j < n && (p[j] == '\r' || p[j] == '\n'))
+				j++;
+			if (j < n && (p[j] == ' ' || p[j] == '\t')) {
+				while (j < n && (p[j] == ' ' || p[j] == '\t'))
+					j++;
+				*o++ = ' ';
+				i = j;
+				continue;
+			}
+		}
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			i++;
+			continue;
+		}
+		if (c < 0x80) {
+			*o++ = '\\';
+			switch (c) {
+			case '"': *o++ = '"'; break;
+			case '\\': *o++ = '\\'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = hex[c >> 4];
+				*o++ = hex[c & 15];
+			}
+			i++;
+			continue;
+		}
+		size_t k = utf8_seq(p + i, n - i);
+		if (k) {
+			memcpy(o, p + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD for each bad byte */
+			o += 3;
+			i++;
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+}
+
+void afgw_json_str(struct afgw_jbuf *b, const char *p, size_t n)
+{
+	comma(b);
+	if (!p) {
+		afgw_json_raw(b, "null", 4);
+		return;
+	}
+	str_body(b, p, n, false);
+}
+
+void afgw_json_str_unfold(struct afgw_jbuf *b, const char *p, size_t n)
+{
+	comma(b);
+	if (!p) {
+		afgw_json_raw(b, "null", 4);
+		return;
+	}
+	str_body(b, p, n, true);
+}
+
+void afgw_json_cstr(struct afgw_jbuf *b, const char *s)
+{
+	afgw_json_str(b, s, s ? strlen(s) : 0);
+}
+
+void afgw_json_int(struct afgw_jbuf *b, long long v)
+{
+	char t[32];
+	int n = snprintf(t, sizeof(t), "%lld", v);
+	comma(b);
+	afgw_json_raw(b, t, (size_t)n);
+}
+
+void afgw_json_uint(struct afgw_jbuf *b, unsigned long long v)
+{
+	char t[32];
+	int n = snprintf(t, sizeof(t), "%llu", v);
+	comma(b);
+	afgw_json_raw(b, t, (size_t)n);
+}
+
+void afgw_json_bool(struct afgw_jbuf *b, bool v)
+{
+	comma(b);
+	afgw_json_raw(b, v ? "true" : "false", v ? 4 : 5);
+}
+
+void afgw_json_null(struct afgw_jbuf *b)
+{
+	comma(b);
+	afgw_json_raw(b, "null", 4);
+}
+
+size_t afgw_rfc3339_us(uint64_t ts_us, char *out, size_t cap)
+{
+	time_t sec = (time_t)(ts_us / 1000000u);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (unsigned)(ts_us % 1000000u));
+	if (n < 0)
+		return 0;
+	return (size_t)n < cap ? (size_t)n : cap - 1;
+}

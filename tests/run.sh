@@ -1,0 +1,62 @@
+#!/bin/sh
+# tests/run.sh - install what the tests need, build with ASan+UBSan, run
+# every meson test suite, print the summary, exit non-zero on any failure.
+#
+# Works on a fresh Debian machine as root.  Build folder: build-asan/ (or
+# $AFGW_TEST_BUILD).  Extra arguments go to `meson test` (e.g. --suite unit).
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${AFGW_TEST_BUILD:-$here/build-asan}
+
+# Packages: build tools, the four libraries, and the real peers the tests use.
+pkgs="meson ninja-build pkg-config gcc libc6-dev
+libpcap-dev libhyperscan-dev libhiredis-dev libsodium-dev
+tshark python3"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "tests/run.sh: installing:$missing"
+	if [ "$(id -u)" != 0 ]; then
+		echo "tests/run.sh: need root to install:$missing" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y --no-install-recommends $missing
+fi
+
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" "$here" \
+		-Db_sanitize=address,undefined \
+		-Db_lundef=false \
+		-Dbuildtype=debugoptimized \
+		-Dwerror=true
+fi
+ninja -C "$build"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+rc=0
+meson test -C "$build" --print-errorlogs --num-processes 2 "$@" || rc=$?
+
+# The plain closing line CI reads: "N passed, N failed".
+python3 - "$build/meson-logs/testlog.json" <<'PY' || true
+import json, sys
+ok = fail = skip = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line).get("result")
+    if r in ("OK", "EXPECTEDFAIL"):
+        ok += 1
+    elif r == "SKIP":
+        skip += 1
+    else:
+        fail += 1
+print(f"{ok} passed, {fail} failed, {skip} skipped")
+PY
+exit $rc
