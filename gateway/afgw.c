@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,10 +68,15 @@ static const char usage_run[] =
 	"The long-running gateway (tap, bridge or smpp-proxy mode).  Not available in\n"
 	"this build yet.\n";
 
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
+/* One line on stderr, exit status 2: "afgw CMD: what is wrong (try ...)". */
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *cmd, const char *fmt, ...)
 {
+	va_list ap;
 	fprintf(stderr, "afgw%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, " (try 'afgw%s%s --help')\n", cmd ? " " : "", cmd ? cmd : "");
 	return 2;
 }

@@ -45,12 +45,12 @@ def main():
     for t in truths:
         t.pop("truth", None)
         keys = tuple(sorted(t))
-        kind = (t["proto"], "op" in t)
+        kind = (t["proto"], "op" in t, "method" in t)
         keysets.setdefault(kind, keys)
         want[project(t, keys)] += 1
     got = collections.Counter()
     for e in events:
-        kind = (e["proto"], "op" in e)
+        kind = (e["proto"], "op" in e, "method" in e)
         keys = keysets.get(kind)
         if keys is None:
             got[json.dumps(e, sort_keys=True, ensure_ascii=False)] += 1
