@@ -42,7 +42,8 @@ struct sip_stream {
 struct sms_meta {
 	uint64_t ts_us;
 	bool tcp;
-	char src[AFGW_ADDR_TEXT], dst[AFGW_ADDR_TEXT];
+	struct afgw_ip_addr src_ip, dst_ip;
+	uint16_t src_port, dst_port;
 	char op[16];
 	uint8_t data_coding;
 	bool valid;
@@ -129,11 +130,15 @@ static void fill_addrs(struct afgw_dissect *d, struct afgw_event *ev)
 		/* Direction d was sent by addr[d]. */
 		const struct afgw_flow *fl = d->cur_flow;
 		int s = d->cur_dir;
-		afgw_ip_format(&fl->addr[s], fl->port[s], ev->src, sizeof(ev->src));
-		afgw_ip_format(&fl->addr[!s], fl->port[!s], ev->dst, sizeof(ev->dst));
+		ev->src_ip = fl->addr[s];
+		ev->src_port = fl->port[s];
+		ev->dst_ip = fl->addr[!s];
+		ev->dst_port = fl->port[!s];
 	} else {
-		afgw_ip_format(&p->src, p->sport, ev->src, sizeof(ev->src));
-		afgw_ip_format(&p->dst, p->dport, ev->dst, sizeof(ev->dst));
+		ev->src_ip = p->src;
+		ev->src_port = p->sport;
+		ev->dst_ip = p->dst;
+		ev->dst_port = p->dport;
 	}
 }
 
@@ -346,8 +351,10 @@ static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afg
 	ev.ts_us = ts_us;
 	ev.proto = AFGW_PROTO_SMPP;
 	ev.tcp = mt->tcp;
-	memcpy(ev.src, mt->src, sizeof(ev.src));
-	memcpy(ev.dst, mt->dst, sizeof(ev.dst));
+	ev.src_ip = mt->src_ip;
+	ev.dst_ip = mt->dst_ip;
+	ev.src_port = mt->src_port;
+	ev.dst_port = mt->dst_port;
 	ev.valid = mt->valid;
 	for (unsigned b = 0; b < AFGW_SMPP_ANOMALY_COUNT; b++)
 		if (mt->smpp_anomalies & (1u << b))
@@ -427,9 +434,11 @@ static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
 	fill_addrs(d, &tmp);
 	mt.ts_us = tmp.ts_us;
 	mt.tcp = tmp.tcp;
-	memcpy(mt.src, tmp.src, sizeof(mt.src));
-	memcpy(mt.dst, tmp.dst, sizeof(mt.dst));
-	snprintf(mt.op, sizeof(mt.op), "%s", op);
+	mt.src_ip = tmp.src_ip;
+	mt.dst_ip = tmp.dst_ip;
+	mt.src_port = tmp.src_port;
+	mt.dst_port = tmp.dst_port;
+	memcpy(mt.op, op, strlen(op) + 1); /* op names are short literals */
 	mt.data_coding = pdu->data_coding;
 	mt.valid = pdu->valid;
 	mt.smpp_anomalies = pdu->anomalies;

@@ -37,10 +37,11 @@ void afgw_event_json_fields(struct afgw_jbuf *b, const struct afgw_event *ev)
 	afgw_json_cstr(b, ev->proto == AFGW_PROTO_SIP ? "sip" : "smpp");
 	afgw_json_key(b, "transport");
 	afgw_json_cstr(b, ev->tcp ? "tcp" : "udp");
+	char addr[AFGW_ADDR_TEXT];
 	afgw_json_key(b, "src");
-	afgw_json_cstr(b, ev->src);
+	afgw_json_str(b, addr, afgw_ip_format(&ev->src_ip, ev->src_port, addr, sizeof(addr)));
 	afgw_json_key(b, "dst");
-	afgw_json_cstr(b, ev->dst);
+	afgw_json_str(b, addr, afgw_ip_format(&ev->dst_ip, ev->dst_port, addr, sizeof(addr)));
 	afgw_json_key(b, "valid");
 	afgw_json_bool(b, ev->valid);
 	afgw_json_key(b, "anomalies");

@@ -14,6 +14,7 @@
 
 #include "afgw/capture.h"
 #include "afgw/number.h"
+#include "afgw/packet.h"
 #include "afgw/sip.h"
 #include "afgw/smpp.h"
 
@@ -28,7 +29,8 @@ struct afgw_event {
 	uint64_t ts_us;
 	enum afgw_proto proto;
 	bool tcp;
-	char src[AFGW_ADDR_TEXT], dst[AFGW_ADDR_TEXT];
+	struct afgw_ip_addr src_ip, dst_ip; /* formatted only when written out */
+	uint16_t src_port, dst_port;
 	bool valid;
 	unsigned n_anomalies;
 	const char *anomalies[AFGW_EVENT_MAX_ANOMALIES];
