@@ -1,2 +1,1305 @@
-/* decode_sip.c - not written yet */
+/*
+ * decode_sip.c - the SIP message decoder (RFC 3261).
+ *
+ * Input: one UDP datagram, or the front of a reassembled TCP byte stream.
+ * Output: a struct afgw_sip_msg whose fields are slices into the input:
+ * the start line, the headers screening needs (From, To, P-Asserted-
+ * Identity, Contact, Call-ID, CSeq, Via, User-Agent, Identity,
+ * Content-Type, Content-Length) and the body.  Nothing is copied and
+ * nothing is allocated; a worker calls it for every SIP packet.
+ *
+ * One pass over the header section: memchr finds each line end (and the
+ * folds after it), the header name is matched by a switch on its first
+ * letter, and only the headers we keep are parsed further.  The work is
+ * bounded by AFGW_SIP_MAX_HEADERS and AFGW_SIP_MAX_HEADER_BYTES; nothing
+ * recurses on the input and no read goes past len.
+ *
+ * Malformed traffic is data: the message is decoded as far as is safe and
+ * every problem is a named anomaly bit.  Where two parsers could read the
+ * same bytes differently (a second From, two Content-Lengths that differ,
+ * junk between a header name and its colon) we keep the first reading and
+ * flag AFGW_SIP_A_AMBIGUOUS instead of guessing: fraudsters use exactly
+ * that disagreement to show a screening box one caller and the callee's
+ * switch another.
+ *
+ * It deliberately does not: decode bodies (SDP, SIP MESSAGE text and
+ * 3GPP RP-DATA are the SMS stage's), check transaction-layer rules
+ * (branch cookies, tags), or unescape anything in place.
+ * Thread: any; no state is kept between calls.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
 #include "afgw/sip.h"
+
+/*
+ * Character classes of RFC 3261 §25.1, one bit each:
+ *   C_TOKEN  token             alphanum - . ! % * _ + ` ' ~
+ *   C_WORD   word (Call-ID)    token and ( ) < > : \ " / [ ] ? { }
+ *   C_USER   user              unreserved escaped & = + $ , ; ? /
+ *   C_PASS   password          unreserved escaped & = + $ ,
+ *   C_HOST   hostname / IPv4   alphanum - . (and _, seen in the wild)
+ *   C_PARAM  paramchar         unreserved escaped [ ] / : & + $ (no /)
+ *   C_HEX    HEXDIG
+ *   C_HNV    hname / hvalue    unreserved escaped [ ] / ? : + $
+ * ("escaped" admits the '%'; escapes_ok() checks the two hex digits.)
+ * Bytes >= 0x80 belong to no class.
+ */
+enum {
+	C_TOKEN = 0x01,
+	C_WORD = 0x02,
+	C_USER = 0x04,
+	C_PASS = 0x08,
+	C_HOST = 0x10,
+	C_PARAM = 0x20,
+	C_HEX = 0x40,
+	C_HNV = 0x80,
+};
+
+/* clang-format off */
+static const uint8_t cls[256] = {
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 00 ................ */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 10 ................ */
+	0x00, 0xaf, 0x02, 0x00, 0xac, 0xaf, 0x2c, 0xaf, 0xae, 0xae, 0xaf, 0xaf, 0x0c, 0xbf, 0xbf, 0x86, /* 20 .!"#$%&'()*+,-./ */
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa2, 0x04, 0x02, 0x0c, 0x02, 0x86, /* 30 0123456789:;<=>? */
+	0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, /* 40 @ABCDEFGHIJKLMNO */
+	0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xa2, 0x02, 0xa2, 0x00, 0xbf, /* 50 PQRSTUVWXYZ[\]^_ */
+	0x03, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, /* 60 `abcdefghijklmno */
+	0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0x02, 0x00, 0x02, 0xaf, 0x00, /* 70 pqrstuvwxyz{|}~. */
+};
+/* clang-format on */
+
+/* Anomalies that leave a message usable: everything else makes it !valid. */
+#define BENIGN_ANOMALIES ((uint32_t)AFGW_SIP_A_BODY_EXTRA)
+
+/* Max-Forwards is 0..255 in practice (RFC 4475 §3.1.2.4); CSeq < 2**31 (RFC 3261 §8.1.1.5). */
+#define MAX_FORWARDS_MAX   255L
+#define CSEQ_MAX           0x7fffffffL
+#define CONTENT_LENGTH_MAX 0x7fffffffL
+
+static inline bool is(char c, unsigned k)
+{
+	return (cls[(unsigned char)c] & k) != 0;
+}
+
+static inline bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Inside a header value a CR or LF can only belong to a fold: all of it is LWS. */
+static inline bool lws(char c)
+{
+	const uint64_t set = 1ull << ' ' | 1ull << '\t' | 1ull << '\r' | 1ull << '\n';
+	unsigned char u = (unsigned char)c;
+	return u <= ' ' && (set >> u & 1) != 0;
+}
+
+static inline unsigned char lower(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return u >= 'A' && u <= 'Z' ? (unsigned char)(u + 32) : u;
+}
+
+static inline size_t span(const char *p, const char *e)
+{
+	return (size_t)(e - p);
+}
+
+static inline struct afgw_str slice(const char *p, const char *e)
+{
+	return afgw_str_make(p, span(p, e));
+}
+
+/* First byte at or after p that is not of class k (four at a time: this is the hot loop). */
+static inline const char *run(const char *p, const char *e, unsigned k)
+{
+	while (e - p >= 4) {
+		if (!is(p[0], k))
+			return p;
+		if (!is(p[1], k))
+			return p + 1;
+		if (!is(p[2], k))
+			return p + 2;
+		if (!is(p[3], k))
+			return p + 3;
+		p += 4;
+	}
+	while (p < e && is(*p, k))
+		p++;
+	return p;
+}
+
+static const char *run_digits(const char *p, const char *e)
+{
+	while (p < e && digit(*p))
+		p++;
+	return p;
+}
+
+static const char *skip_lws(const char *p, const char *e)
+{
+	while (p < e && lws(*p))
+		p++;
+	return p;
+}
+
+static const char *trim_end(const char *p, const char *e)
+{
+	while (e > p && lws(e[-1]))
+		e--;
+	return e;
+}
+
+/* ASCII case-insensitive: the n bytes at p equal lit (lower case, of length ln). */
+static bool ci(const char *p, size_t n, const char *lit, size_t ln)
+{
+	if (n != ln)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (lower(p[i]) != (unsigned char)lit[i])
+			return false;
+	return true;
+}
+
+#define CI(p, n, lit) ci((p), (n), (lit), sizeof(lit) - 1)
+
+/*
+ * A header name [p, p+n) is canon, in any case.  The exact spelling is
+ * tried first: it is most of the traffic, and cheaper than folding case.
+ */
+static inline bool name_is(const char *p, size_t n, const char *canon, size_t ln)
+{
+	size_t i = 0;
+	if (n != ln)
+		return false;
+	while (i < n && p[i] == canon[i])
+		i++;
+	for (; i < n; i++)
+		if (lower(p[i]) != lower(canon[i]))
+			return false;
+	return true;
+}
+
+/* Decimal 1*DIGIT filling [p, e) exactly, at most max; -1 otherwise. */
+static long number(const char *p, const char *e, long max)
+{
+	long v = 0;
+	if (p == e)
+		return -1;
+	for (; p < e; p++) {
+		if (!digit(*p))
+			return -1;
+		v = v * 10 + (*p - '0');
+		if (v > max)
+			return -1;
+	}
+	return v;
+}
+
+/* Every '%' in [p, p+n) starts a %XX escape. */
+static bool escapes_ok(const char *p, size_t n)
+{
+	const char *e = p + n;
+	while (p < e && (p = memchr(p, '%', span(p, e))) != NULL) {
+		if (e - p < 3 || !is(p[1], C_HEX) || !is(p[2], C_HEX))
+			return false;
+		p += 3;
+	}
+	return true;
+}
+
+/*
+ * A quoted-string starting at the '"' at p: returns the closing quote, or
+ * NULL when it is not closed before e.  quoted-pair (backslash + any byte)
+ * is skipped as a unit, so \" does not close the string.
+ */
+static const char *quoted_end(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == '\\') {
+			if (++p == e)
+				return NULL;
+		} else if (*p == '"') {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* ---- URIs -------------------------------------------------------------- */
+
+/* URI problems; the caller turns them into the anomaly of its header. */
+enum {
+	U_BAD = 1,     /* not a URI of its scheme */
+	U_ESCAPE = 2,  /* a '%' not followed by two hex digits */
+	U_HEADERS = 4, /* a SIP URI with ?headers (not allowed in a Request-URI) */
+};
+
+/*
+ * uri-parameters after a ';' of a SIP or tel URI: name[=value] pairs
+ * separated by ';'.  Stops at the first byte that cannot continue them
+ * (the caller decides whether that is the '?' of headers or an error).
+ */
+static unsigned uri_params(const char **pp, const char *e, struct afgw_sip_uri *u)
+{
+	const char *p = *pp;
+	for (;;) {
+		const char *n = p;
+		p = run(p, e, C_PARAM);
+		if (p == n)
+			return U_BAD;
+		const char *ne = p;
+		if (p < e && *p == '=') {
+			const char *v = ++p;
+			p = run(p, e, C_PARAM);
+			if (p == v)
+				return U_BAD;
+			if (CI(n, span(n, ne), "user") && CI(v, span(v, p), "phone"))
+				u->user_phone = true;
+		}
+		if (p == e || *p != ';')
+			break;
+		p++;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* host [":" port]: a hostname, an IPv4 address or an IPv6 reference in [...]. */
+static unsigned hostport(const char **pp, const char *e, struct afgw_sip_uri *u)
+{
+	const char *p = *pp, *q;
+	if (p < e && *p == '[') {
+		for (q = p + 1; q < e && (is(*q, C_HEX) || *q == ':' || *q == '.'); q++)
+			;
+		if (q == e || *q != ']' || !memchr(p + 1, ':', span(p + 1, q)))
+			return U_BAD;
+		q++;
+	} else {
+		q = run(p, e, C_HOST);
+		if (q == p)
+			return U_BAD;
+	}
+	u->host = slice(p, q);
+	p = q;
+	if (p < e && *p == ':') {
+		q = run_digits(p + 1, e);
+		if (q == p + 1 || q - p - 1 > 5)
+			return U_BAD;
+		u->port = slice(p + 1, q);
+		p = q;
+	}
+	*pp = p;
+	return 0;
+}
+
+/*
+ * The part of a sip: / sips: URI after the scheme (RFC 3261 §19.1.1):
+ * [user[:password]@]host[:port][;params][?headers].  The userinfo is only
+ * known to be one when its '@' turns up; if it does not, the same bytes
+ * are read again as the host.
+ */
+static unsigned sip_uri(const char *p, const char *e, struct afgw_sip_uri *u)
+{
+	const char *start = p, *ue = run(p, e, C_USER), *q = ue;
+	unsigned r = 0;
+	if (q < e && *q == ':')
+		q = run(q + 1, e, C_PASS);
+	if (q < e && *q == '@') {
+		if (ue == p)
+			return U_BAD;
+		u->user = slice(p, ue);
+		p = q + 1;
+	}
+	if (hostport(&p, e, u))
+		return U_BAD;
+	if (p < e && *p == ';') {
+		const char *ps = ++p;
+		r |= uri_params(&p, e, u);
+		u->params = slice(ps, p);
+	}
+	if (!r && p < e && *p == '?') {
+		r |= U_HEADERS;
+		for (p++; p < e; p++)
+			if (!is(*p, C_HNV) && *p != '=' && *p != '&')
+				return r | U_BAD;
+	}
+	if (p != e)
+		r |= U_BAD;
+	if (!escapes_ok(start, span(start, e)))
+		r |= U_ESCAPE;
+	return r;
+}
+
+/* The part of a tel: URI after the scheme (RFC 3966): number, then params. */
+static unsigned tel_uri(const char *p, const char *e, struct afgw_sip_uri *u)
+{
+	unsigned r = 0;
+	const char *start = p, *semi = memchr(p, ';', span(p, e));
+	const char *ne = semi ? semi : e;
+	if (ne == p || run(p, ne, C_PARAM) != ne)
+		return U_BAD;
+	u->user = slice(p, ne);
+	if (semi) {
+		p = semi + 1;
+		u->params = slice(p, e);
+		r |= uri_params(&p, e, u);
+		if (p != e)
+			r |= U_BAD;
+	}
+	if (!escapes_ok(start, span(start, e)))
+		r |= U_ESCAPE;
+	return r;
+}
+
+/*
+ * Parse the URI text [p, p+n) into *u.  Other schemes than sip, sips and
+ * tel are only checked to be an absoluteURI of printable characters; they
+ * come back with parsed == false and the scheme set.  On U_BAD everything
+ * but the scheme is cleared.  Returns U_* bits.
+ */
+static unsigned parse_uri(const char *p, size_t n, struct afgw_sip_uri *u)
+{
+	const char *e = p + n, *q = p;
+	unsigned r;
+	memset(u, 0, sizeof(*u));
+	if (q == e || !alpha(*q))
+		return U_BAD;
+	while (q < e && (alpha(*q) || digit(*q) || *q == '+' || *q == '-' || *q == '.'))
+		q++;
+	if (q == e || *q != ':')
+		return U_BAD;
+	u->scheme = slice(p, q);
+	q++;
+	if (CI(p, u->scheme.len, "sip") || CI(p, u->scheme.len, "sips")) {
+		r = sip_uri(q, e, u);
+	} else if (CI(p, u->scheme.len, "tel")) {
+		r = tel_uri(q, e, u);
+	} else {
+		r = q == e ? U_BAD : 0;
+		for (; q < e; q++) {
+			unsigned char c = (unsigned char)*q;
+			if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"')
+				r = U_BAD;
+		}
+		return r;
+	}
+	if (r & U_BAD) {
+		struct afgw_str scheme = u->scheme;
+		memset(u, 0, sizeof(*u));
+		u->scheme = scheme;
+		return r;
+	}
+	u->parsed = true;
+	return r;
+}
+
+/* ---- name-addr / addr-spec (From, To, Contact, P-Asserted-Identity) ---- */
+
+enum {
+	NA_BAD = 1,    /* not a name-addr / addr-spec */
+	NA_UNTERM = 2, /* a quoted string runs to the end of the value */
+	NA_ESCAPE = 4, /* a bad %-escape in the URI */
+};
+
+/* ;name[=value] header parameters; remembers tag=. */
+static unsigned header_params(const char **pp, const char *e, bool multi,
+                              struct afgw_sip_nameaddr *na)
+{
+	const char *p = *pp;
+	unsigned r = 0;
+	for (;;) {
+		p = skip_lws(p, e);
+		if (p == e || (multi && *p == ','))
+			break;
+		if (*p != ';') {
+			r = NA_BAD;
+			break;
+		}
+		p = skip_lws(p + 1, e);
+		const char *n = p;
+		p = run(p, e, C_TOKEN);
+		if (p == n) {
+			r = NA_BAD;
+			break;
+		}
+		const char *ne = p;
+		p = skip_lws(p, e);
+		if (p == e || *p != '=')
+			continue;
+		p = skip_lws(p + 1, e);
+		const char *v = p;
+		if (p < e && *p == '"') {
+			const char *q = quoted_end(p, e);
+			if (!q) {
+				r = NA_BAD | NA_UNTERM;
+				p = e;
+				break;
+			}
+			p = q + 1;
+		} else {
+			while (p < e && (is(*p, C_TOKEN) || *p == ':' || *p == '[' || *p == ']'))
+				p++;
+			if (p == v) {
+				r = NA_BAD;
+				break;
+			}
+		}
+		if (CI(n, span(n, ne), "tag"))
+			na->tag = slice(v, p);
+	}
+	*pp = p;
+	return r;
+}
+
+/*
+ * One name-addr or addr-spec starting at *pp (RFC 3261 §20.10, §25.1):
+ *   [display-name] <URI> *(;param)  or  URI *(;param)
+ * For the addr-spec form the URI ends at the first ';' (what follows are
+ * header parameters, not URI parameters), whitespace, or, in multi-valued
+ * headers (Contact, P-Asserted-Identity), ','; it must not contain '?'.
+ * Commas inside quoted strings and <...> do not end a value.
+ * Fills *na, leaves *pp at the ',' ending the value or at e, and returns
+ * NA_* bits (0: well-formed).
+ */
+static unsigned parse_nameaddr(const char **pp, const char *e, bool multi,
+                               struct afgw_sip_nameaddr *na)
+{
+	const char *p = skip_lws(*pp, e), *q;
+	unsigned r = 0, ur;
+	memset(na, 0, sizeof(*na));
+	na->present = true;
+	if (p == e) {
+		*pp = p;
+		return NA_BAD;
+	}
+	if (*p == '"') {
+		q = quoted_end(p, e);
+		if (!q) {
+			na->display = slice(p + 1, e);
+			*pp = e;
+			return NA_BAD | NA_UNTERM;
+		}
+		na->display = slice(p + 1, q);
+		p = skip_lws(q + 1, e);
+		if (p == e || *p != '<') {
+			*pp = p;
+			return NA_BAD;
+		}
+	} else if (*p != '<') {
+		/* *(token LWS) then '<' is a display name; anything else an addr-spec. */
+		for (q = p; q < e && (is(*q, C_TOKEN) || lws(*q)); q++)
+			;
+		if (q < e && *q == '<') {
+			na->display = slice(p, trim_end(p, q));
+			p = q;
+		}
+	}
+	if (*p == '<') {
+		q = memchr(p, '>', span(p, e));
+		if (!q) {
+			*pp = e;
+			return NA_BAD;
+		}
+		/* LWS inside <> (RFC 4475 §3.1.2.14) fails parse_uri() below */
+		na->uri = slice(p + 1, q);
+		p = q + 1;
+	} else {
+		for (q = p; q < e && !lws(*q) && *q != ';' && !(multi && *q == ','); q++)
+			;
+		na->uri = slice(p, q);
+		if (memchr(p, '?', span(p, q)))
+			r |= NA_BAD;
+		p = q;
+	}
+	ur = parse_uri(na->uri.p, na->uri.len, &na->parsed);
+	if (ur & U_BAD)
+		r |= NA_BAD;
+	if (ur & U_ESCAPE)
+		r |= NA_BAD | NA_ESCAPE;
+	r |= header_params(&p, e, multi, na);
+	*pp = p;
+	return r;
+}
+
+/* ---- the rest of the headers we read ----------------------------------- */
+
+/*
+ * Via values (RFC 3261 §20.42): sent-protocol LWS sent-by *(;via-param),
+ * comma-separated, with LWS allowed around '/', ':', ';', '=' and ','.
+ * Returns false on a syntax error; *first gets the first via-parm.
+ */
+static bool parse_via(const char *p, const char *e, struct afgw_str *first)
+{
+	const char *start = p, *q;
+	first->p = NULL;
+	for (;;) {
+		p = skip_lws(p, e);
+		const char *parm = p;
+		/* protocol-name / version / transport */
+		for (int i = 0; i < 3; i++) {
+			if (i > 0) {
+				if (p == e || *p != '/')
+					return false;
+				p = skip_lws(p + 1, e);
+			}
+			q = run(p, e, C_TOKEN);
+			if (q == p)
+				return false;
+			p = skip_lws(q, e);
+		}
+		if (p == q)
+			return false; /* sent-protocol and sent-by need LWS between them */
+		struct afgw_sip_uri hp;
+		memset(&hp, 0, sizeof(hp));
+		if (hostport(&p, e, &hp))
+			return false;
+		/* sent-by allows LWS around the port's colon */
+		q = skip_lws(p, e);
+		if (hp.port.len == 0 && q < e && *q == ':') {
+			p = skip_lws(q + 1, e);
+			q = run_digits(p, e);
+			if (q == p || q - p > 5)
+				return false;
+			p = q;
+		}
+		for (;;) {
+			q = skip_lws(p, e);
+			if (q == e || *q != ';')
+				break;
+			p = skip_lws(q + 1, e);
+			q = run(p, e, C_TOKEN);
+			if (q == p)
+				return false;
+			p = q;
+			q = skip_lws(p, e);
+			if (q == e || *q != '=')
+				continue;
+			p = skip_lws(q + 1, e);
+			if (p < e && *p == '"') {
+				q = quoted_end(p, e);
+				if (!q)
+					return false;
+				p = q + 1;
+				continue;
+			}
+			q = p;
+			while (p < e && (is(*p, C_TOKEN) || *p == ':' || *p == '[' || *p == ']'))
+				p++;
+			if (p == q)
+				return false;
+		}
+		if (!first->p)
+			*first = slice(parm, p);
+		p = skip_lws(p, e);
+		if (p == e)
+			return p > start;
+		if (*p != ',')
+			return false;
+		p++;
+	}
+}
+
+/* CSeq: 1*DIGIT LWS Method, the number below 2**31. */
+static bool parse_cseq(const char *p, const char *e, struct afgw_sip_msg *m)
+{
+	const char *d = run_digits(p, e);
+	long n = number(p, d, CSEQ_MAX);
+	const char *t = skip_lws(d, e);
+	const char *te = run(t, e, C_TOKEN);
+	if (n < 0 || t == d || te == t || te != e)
+		return false;
+	m->cseq = (uint32_t)n;
+	m->cseq_method = slice(t, te);
+	return true;
+}
+
+/* Call-ID: word ["@" word] (RFC 3261 §25.1). */
+static bool callid_ok(const char *p, const char *e)
+{
+	const char *q = run(p, e, C_WORD);
+	if (q == p)
+		return false;
+	if (q < e && *q == '@') {
+		const char *w = q + 1;
+		q = run(w, e, C_WORD);
+		if (q == w)
+			return false;
+	}
+	return q == e;
+}
+
+/* Date: rfc1123-date, which in SIP is always GMT (RFC 3261 §20.17). */
+static bool date_ok(const char *p, const char *e)
+{
+	static const char days[] = "MonTueWedThuFriSatSun";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	/* Www, DD Mmm YYYY HH:MM:SS GMT */
+	static const char shape[] = "aaa, dd aaa dddd dd:dd:dd GMT";
+	size_t n = span(p, e);
+	bool day = false, mon = false;
+	if (n != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char s = shape[i];
+		if ((s == 'd' && !digit(p[i])) || (s == 'a' && !alpha(p[i])) ||
+		    (s != 'd' && s != 'a' && s != p[i]))
+			return false;
+	}
+	for (size_t i = 0; i + 3 <= sizeof(days) - 1; i += 3)
+		day |= memcmp(p, days + i, 3) == 0;
+	for (size_t i = 0; i + 3 <= sizeof(months) - 1; i += 3)
+		mon |= memcmp(p + 8, months + i, 3) == 0;
+	return day && mon;
+}
+
+/* ---- the message --------------------------------------------------------- */
+
+/* What one parse has seen so far, beyond what *m holds. */
+struct ctx {
+	struct afgw_sip_msg *m;
+	unsigned seen; /* S_* */
+	bool pai_sip;  /* m->pai holds a sip:/sips:/tel: identity */
+};
+
+enum {
+	S_FROM = 1u << 0,
+	S_TO = 1u << 1,
+	S_CALL_ID = 1u << 2,
+	S_CSEQ = 1u << 3,
+	S_CL = 1u << 4,
+	S_VIA = 1u << 5,
+	S_CONTACT = 1u << 6,
+	S_CTYPE = 1u << 7,
+	S_UA = 1u << 8,
+	S_IDENTITY = 1u << 9,
+};
+
+/* First time: true.  Again: flag dup + ambiguous when dup is set, false. */
+static bool first_time(struct ctx *c, unsigned s, uint32_t dup)
+{
+	if (!(c->seen & s)) {
+		c->seen |= s;
+		return true;
+	}
+	if (dup)
+		c->m->anomalies |= dup | AFGW_SIP_A_AMBIGUOUS;
+	return false;
+}
+
+static void hdr_nameaddr(struct ctx *c, const char *v, const char *e, struct afgw_sip_nameaddr *na,
+                         uint32_t bad)
+{
+	unsigned r = parse_nameaddr(&v, e, false, na);
+	if (v != e)
+		r |= NA_BAD;
+	if (r & NA_BAD)
+		c->m->anomalies |= bad;
+	if (r & NA_UNTERM)
+		c->m->anomalies |= AFGW_SIP_A_UNTERMINATED_QUOTE;
+	if (r & NA_ESCAPE)
+		c->m->anomalies |= AFGW_SIP_A_BAD_ESCAPE;
+}
+
+/*
+ * P-Asserted-Identity (RFC 3325): one or more identities.  The screening
+ * wants a number: keep the first sip:/sips:/tel: identity in the order
+ * written (across PAI headers too), else the very first one.
+ */
+static void hdr_pai(struct ctx *c, const char *v, const char *e)
+{
+	struct afgw_sip_msg *m = c->m;
+	struct afgw_sip_nameaddr na;
+	if (c->pai_sip)
+		return;
+	for (;;) {
+		unsigned r = parse_nameaddr(&v, e, true, &na);
+		if (r & NA_UNTERM)
+			m->anomalies |= AFGW_SIP_A_UNTERMINATED_QUOTE;
+		if (r & NA_ESCAPE)
+			m->anomalies |= AFGW_SIP_A_BAD_ESCAPE;
+		if (r & NA_BAD) {
+			m->anomalies |= AFGW_SIP_A_BAD_PAI;
+			return;
+		}
+		struct afgw_str s = na.parsed.scheme;
+		bool sip = na.parsed.parsed && (CI(s.p, s.len, "sip") || CI(s.p, s.len, "sips") ||
+		                                CI(s.p, s.len, "tel"));
+		if (!m->pai.present || (sip && !c->pai_sip)) {
+			m->pai = na;
+			c->pai_sip = sip;
+		}
+		if (c->pai_sip || v == e)
+			return;
+		v++; /* the ',' */
+	}
+}
+
+static void hdr_contact(struct ctx *c, const char *v, const char *e)
+{
+	struct afgw_sip_msg *m = c->m;
+	if (!first_time(c, S_CONTACT, 0))
+		return;
+	if (e - v == 1 && *v == '*') { /* REGISTER's "remove all bindings" */
+		m->contact.present = true;
+		m->contact.uri = slice(v, e);
+		return;
+	}
+	unsigned r = parse_nameaddr(&v, e, true, &m->contact);
+	if (r & NA_BAD)
+		m->anomalies |= AFGW_SIP_A_BAD_HEADER;
+	if (r & NA_UNTERM)
+		m->anomalies |= AFGW_SIP_A_UNTERMINATED_QUOTE;
+	if (r & NA_ESCAPE)
+		m->anomalies |= AFGW_SIP_A_BAD_ESCAPE;
+}
+
+static void hdr_call_id(struct ctx *c, const char *v, const char *e)
+{
+	if (!first_time(c, S_CALL_ID, AFGW_SIP_A_DUPLICATE_CALL_ID))
+		return;
+	c->m->call_id = slice(v, e);
+	if (v != e && !callid_ok(v, e))
+		c->m->anomalies |= AFGW_SIP_A_BAD_HEADER;
+}
+
+static void hdr_identity(struct ctx *c, const char *v, const char *e)
+{
+	if (first_time(c, S_IDENTITY, 0))
+		c->m->identity = slice(v, e);
+}
+
+static void hdr_content_length(struct ctx *c, const char *v, const char *e)
+{
+	struct afgw_sip_msg *m = c->m;
+	long n = number(v, e, CONTENT_LENGTH_MAX);
+	if (n < 0) {
+		m->anomalies |= AFGW_SIP_A_BAD_CONTENT_LENGTH;
+		c->seen |= S_CL;
+		return;
+	}
+	if (first_time(c, S_CL, 0)) {
+		m->content_length = n;
+	} else if (m->content_length != n) {
+		/* the same value twice is redundant, not ambiguous */
+		m->anomalies |= AFGW_SIP_A_CONFLICTING_CL | AFGW_SIP_A_AMBIGUOUS;
+	}
+}
+
+/* Header names are case-insensitive; n is the name's length. */
+#define NAME(lit) name_is(name, n, lit, sizeof(lit) - 1)
+
+/* One header line: name [p, p+n), value [v, e) with the LWS around it trimmed. */
+static void header(struct ctx *c, const char *name, size_t n, const char *v, const char *e)
+{
+	struct afgw_sip_msg *m = c->m;
+	switch (lower(name[0])) {
+	case 'c':
+		if (n == 1 || NAME("Content-Type")) {
+			if (first_time(c, S_CTYPE, 0))
+				m->content_type = slice(v, e);
+		} else if (NAME("Call-ID")) {
+			hdr_call_id(c, v, e);
+		} else if (NAME("CSeq")) {
+			if (first_time(c, S_CSEQ, AFGW_SIP_A_DUPLICATE_CSEQ) &&
+			    !parse_cseq(v, e, m))
+				m->anomalies |= AFGW_SIP_A_BAD_CSEQ;
+		} else if (NAME("Contact")) {
+			hdr_contact(c, v, e);
+		} else if (NAME("Content-Length")) {
+			hdr_content_length(c, v, e);
+		}
+		return;
+	case 'd':
+		if (NAME("Date") && !date_ok(v, e))
+			m->anomalies |= AFGW_SIP_A_BAD_HEADER;
+		return;
+	case 'f':
+		if ((n == 1 || NAME("From")) && first_time(c, S_FROM, AFGW_SIP_A_DUPLICATE_FROM))
+			hdr_nameaddr(c, v, e, &m->from, AFGW_SIP_A_BAD_FROM);
+		return;
+	case 'i':
+		if (n == 1)
+			hdr_call_id(c, v, e);
+		else if (NAME("Identity"))
+			hdr_identity(c, v, e);
+		return;
+	case 'l':
+		if (n == 1)
+			hdr_content_length(c, v, e);
+		return;
+	case 'm':
+		if (n == 1) {
+			hdr_contact(c, v, e);
+		} else if (NAME("Max-Forwards")) {
+			if (number(v, e, MAX_FORWARDS_MAX) < 0)
+				m->anomalies |= AFGW_SIP_A_BAD_MAX_FORWARDS;
+		}
+		return;
+	case 'p':
+		if (NAME("P-Asserted-Identity"))
+			hdr_pai(c, v, e);
+		return;
+	case 't':
+		if ((n == 1 || NAME("To")) && first_time(c, S_TO, AFGW_SIP_A_DUPLICATE_TO))
+			hdr_nameaddr(c, v, e, &m->to, AFGW_SIP_A_BAD_TO);
+		return;
+	case 'u':
+		if (NAME("User-Agent") && first_time(c, S_UA, 0))
+			m->user_agent = slice(v, e);
+		return;
+	case 'v':
+		if (n == 1 || NAME("Via")) {
+			struct afgw_str first;
+			bool ok = parse_via(v, e, &first);
+			if (!ok)
+				m->anomalies |= AFGW_SIP_A_BAD_VIA;
+			if (first_time(c, S_VIA, 0))
+				m->via = ok ? first : slice(v, e);
+		}
+		return;
+	case 'y':
+		if (n == 1)
+			hdr_identity(c, v, e);
+		return;
+	default:
+		return;
+	}
+}
+
+#undef NAME
+
+/* "SIP/2.0" in any case (RFC 3261 §7.1: the version is case-insensitive). */
+static uint32_t version(const char *p, const char *e)
+{
+	if (CI(p, span(p, e), "sip/2.0"))
+		return 0;
+	/* SIP/1*DIGIT.1*DIGIT is a version we do not speak; anything else no version */
+	if (e - p >= 4 && CI(p, 4, "sip/")) {
+		const char *d = run_digits(p + 4, e);
+		if (d > p + 4 && d < e && *d == '.') {
+			const char *d2 = run_digits(d + 1, e);
+			if (d2 > d + 1 && d2 == e)
+				return AFGW_SIP_A_BAD_VERSION;
+		}
+	}
+	return AFGW_SIP_A_BAD_START_LINE;
+}
+
+/* Status-Line = SIP-Version SP 3DIGIT SP Reason-Phrase (the SP may go when the reason is empty). */
+static void status_line(const char *p, const char *e, struct afgw_sip_msg *m)
+{
+	const char *sp = memchr(p, ' ', span(p, e));
+	m->is_request = false;
+	m->anomalies |= version(p, sp ? sp : e);
+	if (!sp) {
+		m->anomalies |= AFGW_SIP_A_BAD_START_LINE | AFGW_SIP_A_BAD_STATUS;
+		return;
+	}
+	const char *s = sp + 1, *d = run_digits(s, e);
+	long code = d - s == 3 ? number(s, d, 999) : -1;
+	if (code < 100 || code > 699 || (d < e && *d != ' ')) {
+		m->anomalies |= AFGW_SIP_A_BAD_STATUS;
+		return;
+	}
+	m->status = (int)code;
+	m->reason = d < e ? slice(d + 1, e) : slice(d, d);
+}
+
+/*
+ * Request-Line = Method SP Request-URI SP SIP-Version, single spaces only
+ * (RFC 4475 §3.1.2.8-10).  The version is the text after the last SP, so
+ * a Request-URI with a space in it shows up as a space between the method
+ * and the version.
+ */
+static void request_line(const char *p, const char *e, struct afgw_sip_msg *m)
+{
+	const char *t = run(p, e, C_TOKEN); /* the caller made sure *t == ' ' */
+	const char *r = t + 1;
+	const char *last = memrchr(r, ' ', span(r, e));
+	const char *re = last ? last : e;
+	m->is_request = true;
+	m->method = slice(p, t);
+	if (!last)
+		m->anomalies |= AFGW_SIP_A_BAD_START_LINE;
+	else
+		m->anomalies |= version(last + 1, e);
+	/* [r, re) should be exactly the Request-URI */
+	if (r == re || *r == ' ' || re[-1] == ' ')
+		m->anomalies |= AFGW_SIP_A_BAD_START_LINE;
+	r = skip_lws(r, re);
+	re = trim_end(r, re);
+	m->ruri = slice(r, re);
+	/* parse_uri() fails on whitespace, controls, '<' and '>' in any scheme */
+	unsigned ur = parse_uri(r, span(r, re), &m->ruri_parsed);
+	if (ur & (U_BAD | U_HEADERS | U_ESCAPE))
+		m->anomalies |= AFGW_SIP_A_BAD_REQUEST_URI;
+	if (ur & U_ESCAPE)
+		m->anomalies |= AFGW_SIP_A_BAD_ESCAPE;
+	if (ur & U_BAD) {
+		/* report the Request-URI as far as the first blank */
+		const char *u = r;
+		while (u < re && !lws(*u))
+			u++;
+		m->ruri = slice(r, u);
+	}
+}
+
+enum { START_NO, START_REQUEST, START_RESPONSE, START_MORE };
+
+/*
+ * What the first line [p, e) looks like.  complete: the line end was seen.
+ * An incomplete line that may still become a start line is START_MORE.
+ */
+static int start_kind(const char *p, const char *e, bool complete)
+{
+	static const char sip[] = "sip/";
+	size_t n = span(p, e);
+	if (n >= 4 && CI(p, 4, sip))
+		return START_RESPONSE;
+	if (!complete && n < 4 && ci(p, n, sip, n))
+		return START_MORE;
+	const char *t = run(p, e, C_TOKEN);
+	if (t > p && t < e && *t == ' ')
+		return START_REQUEST;
+	if (!complete && t == e)
+		return START_MORE;
+	return START_NO;
+}
+
+/*
+ * A NUL in the header section is an anomaly, except as a quoted-pair
+ * inside a quoted string (RFC 4475 §3.1.1.2 has one in a display name).
+ * Only called when memchr found a NUL, so it may be slow.
+ */
+static bool nul_ok(const char *p, const char *e)
+{
+	bool quoted = false;
+	for (; p < e; p++) {
+		if (*p == '\0')
+			return false;
+		if (*p == '\n' && !(p + 1 < e && wsp(p[1])))
+			quoted = false; /* a new header line */
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '\\' && quoted && p + 1 < e)
+			p++;
+	}
+	return true;
+}
+
+/*
+ * The contract is in sip.h.  The order of work: skip keep-alive CRLFs,
+ * classify and parse the start line, then one pass over the header lines
+ * (each header parsed when its whole extent, folds included, is known),
+ * then framing by Content-Length, then the checks that need the whole
+ * message (missing headers, CSeq method, NUL bytes).  -EAGAIN is decided
+ * before anything is reported, so a caller feeding a stream piecemeal
+ * sees the same message whatever the segment boundaries were.
+ */
+int afgw_sip_parse(const char *buf, size_t len, struct afgw_sip_msg *m, unsigned flags)
+{
+	const bool stream = (flags & AFGW_SIP_STREAM) != 0;
+	const char *e = buf + len, *p = buf, *nl, *le;
+	struct ctx c = {m, 0, false};
+	int kind;
+
+	memset(m, 0, sizeof(*m));
+	m->content_length = -1;
+
+	/* RFC 3261 §7.5: CRLFs before the start line are ignored (keep-alives). */
+	while (p < e && (*p == '\r' || *p == '\n'))
+		p++;
+	const char *msg = p;
+	if (p == e)
+		return stream ? -EAGAIN : -EBADMSG;
+
+	nl = memchr(p, '\n', span(p, e));
+	if (!nl && stream) {
+		if (span(p, e) >= AFGW_SIP_MAX_HEADER_BYTES)
+			return -EBADMSG;
+		return start_kind(p, e, false) == START_NO ? -EBADMSG : -EAGAIN;
+	}
+	le = nl ? nl : e;
+	if (le > p && le[-1] == '\r')
+		le--;
+	kind = start_kind(p, le, true);
+	if (kind == START_NO || span(p, le) >= AFGW_SIP_MAX_HEADER_BYTES)
+		return -EBADMSG;
+	if (kind == START_RESPONSE)
+		status_line(p, le, m);
+	else
+		request_line(p, le, m);
+	p = nl ? nl + 1 : e;
+
+	/*
+	 * The header section.  A header's extent is its line plus every line
+	 * that starts with SP / HT (a fold).  In stream mode a line is only
+	 * taken once the byte after it is here, as that byte decides whether
+	 * the header goes on.
+	 */
+	const char *lim =
+	    span(msg, e) > AFGW_SIP_MAX_HEADER_BYTES ? msg + AFGW_SIP_MAX_HEADER_BYTES : e;
+	unsigned nhdr = 0;
+	bool eoh = false, oversize = false;
+	while (p < e) {
+		if (*p == '\n' || (*p == '\r' && p + 1 < e && p[1] == '\n')) {
+			p += *p == '\n' ? 1 : 2;
+			eoh = true;
+			break;
+		}
+		nl = memchr(p, '\n', span(p, e));
+		while (nl && nl + 1 < e && wsp(nl[1]))
+			nl = memchr(nl + 1, '\n', span(nl + 1, e));
+		if (stream && (!nl || nl + 1 == e))
+			break; /* the header may go on */
+		const char *next = nl ? nl + 1 : e;
+		if (next > lim) {
+			oversize = true;
+			break;
+		}
+		le = nl ? nl : e;
+		if (le > p && le[-1] == '\r')
+			le--;
+		if (++nhdr > AFGW_SIP_MAX_HEADERS) {
+			m->anomalies |= AFGW_SIP_A_TOO_MANY_HEADERS;
+		} else if (wsp(*p) || *p == '\r') {
+			/* a fold with nothing to fold onto */
+			m->anomalies |= AFGW_SIP_A_BAD_HEADER;
+		} else {
+			const char *ne = run(p, le, C_TOKEN), *colon = ne;
+			while (colon < le && wsp(*colon))
+				colon++;
+			if (ne > p && colon < le && *colon == ':') {
+				const char *v = skip_lws(colon + 1, le);
+				header(&c, p, span(p, ne), v, trim_end(v, le));
+			} else if (ne > p && memchr(colon, ':', span(colon, le))) {
+				m->anomalies |= AFGW_SIP_A_JUNK_BEFORE_COLON | AFGW_SIP_A_AMBIGUOUS;
+			} else {
+				m->anomalies |= AFGW_SIP_A_BAD_HEADER;
+			}
+		}
+		p = next;
+	}
+	if (!eoh && !oversize && stream) {
+		if (e <= lim)
+			return -EAGAIN;
+		oversize = true;
+	}
+	if (oversize)
+		m->anomalies |= AFGW_SIP_A_TOO_MANY_HEADERS;
+	else if (!eoh)
+		m->anomalies |= AFGW_SIP_A_NO_END_OF_HEADERS;
+
+	/* Framing and the body. */
+	size_t avail = span(p, e), blen = 0;
+	if (!eoh) {
+		blen = 0;
+		if (!stream)
+			p = e;
+	} else if (m->content_length >= 0) {
+		blen = (size_t)m->content_length;
+		if (blen > avail) {
+			if (stream)
+				return -EAGAIN;
+			m->anomalies |= AFGW_SIP_A_BODY_TRUNCATED;
+			blen = avail;
+		} else if (blen < avail && !stream) {
+			m->anomalies |= AFGW_SIP_A_BODY_EXTRA;
+		}
+	} else if (!stream) {
+		blen = avail; /* no Content-Length: a datagram's body is the rest */
+	}
+	m->body = afgw_str_make(p, blen);
+	m->msg_len = span(buf, p) + blen;
+
+	/* What the message lacks or contradicts. */
+	if (!m->from.present)
+		m->anomalies |= AFGW_SIP_A_MISSING_FROM;
+	if (!m->to.present)
+		m->anomalies |= AFGW_SIP_A_MISSING_TO;
+	if (m->call_id.len == 0)
+		m->anomalies |= AFGW_SIP_A_MISSING_CALL_ID;
+	if (!(c.seen & S_CSEQ))
+		m->anomalies |= AFGW_SIP_A_MISSING_CSEQ;
+	if (m->is_request && !(c.seen & S_VIA))
+		m->anomalies |= AFGW_SIP_A_MISSING_VIA;
+	if (m->is_request && m->cseq_method.len &&
+	    !(m->method.len == m->cseq_method.len &&
+	      memcmp(m->method.p, m->cseq_method.p, m->method.len) == 0))
+		m->anomalies |= AFGW_SIP_A_CSEQ_METHOD_MISMATCH;
+	if (memchr(buf, '\0', span(buf, p)) && !nul_ok(buf, p))
+		m->anomalies |= AFGW_SIP_A_NUL_BYTE;
+
+	m->valid = (m->anomalies & ~BENIGN_ANOMALIES) == 0;
+	return 0;
+}
+
+const char *afgw_sip_anomaly_name(uint32_t bit)
+{
+	static const char *const names[AFGW_SIP_ANOMALY_COUNT] = {
+	    "ambiguous",
+	    "bad_start_line",
+	    "bad_version",
+	    "bad_request_uri",
+	    "bad_header",
+	    "junk_before_colon",
+	    "missing_from",
+	    "missing_to",
+	    "missing_call_id",
+	    "missing_cseq",
+	    "missing_via",
+	    "duplicate_from",
+	    "duplicate_to",
+	    "duplicate_call_id",
+	    "duplicate_cseq",
+	    "conflicting_content_length",
+	    "bad_content_length",
+	    "body_truncated",
+	    "body_extra",
+	    "bad_cseq",
+	    "cseq_method_mismatch",
+	    "bad_from",
+	    "bad_to",
+	    "bad_escape",
+	    "nul_byte",
+	    "unterminated_quote",
+	    "too_many_headers",
+	    "no_end_of_headers",
+	    "bad_max_forwards",
+	    "bad_via",
+	    "bad_status",
+	    "bad_pai",
+	};
+	if (bit == 0 || (bit & (bit - 1)) != 0)
+		return NULL;
+	for (unsigned i = 0; i < AFGW_SIP_ANOMALY_COUNT; i++)
+		if (bit == 1u << i)
+			return names[i];
+	return NULL;
+}
+
+static int hexval(char c)
+{
+	if (digit(c))
+		return c - '0';
+	return lower(c) - 'a' + 10;
+}
+
+/* Contract in sip.h: validate every escape first, so a bad one copies verbatim. */
+int afgw_sip_unescape(struct afgw_str in, char *out, size_t cap)
+{
+	size_t n = 0;
+	if (in.len > INT_MAX)
+		return -ENOSPC;
+	if (in.len && !escapes_ok(in.p, in.len)) {
+		size_t k = in.len < cap ? in.len : cap;
+		if (k)
+			memcpy(out, in.p, k);
+		return in.len > cap ? -ENOSPC : -EINVAL;
+	}
+	for (size_t i = 0; i < in.len; n++) {
+		if (n == cap)
+			return -ENOSPC;
+		if (in.p[i] == '%') {
+			out[n] = (char)(hexval(in.p[i + 1]) << 4 | hexval(in.p[i + 2]));
+			i += 3;
+		} else {
+			out[n] = in.p[i++];
+		}
+	}
+	return (int)n;
+}
+
+enum { RS_NO, RS_YES, RS_MORE };
+
+/* Match lit (lower case) at *pp, case-insensitively, as far as the bytes go. */
+static int rs_lit(const char **pp, const char *e, const char *lit)
+{
+	const char *p = *pp;
+	for (; *lit; lit++, p++) {
+		if (p == e)
+			return RS_MORE;
+		if (lower(*p) != (unsigned char)*lit)
+			return RS_NO;
+	}
+	*pp = p;
+	return RS_YES;
+}
+
+/*
+ * Does a start line begin at p?  RS_MORE: it might, the buffer ends first.
+ * A line already as long as afgw_sip_parse() accepts is never RS_MORE, so
+ * the two agree: where this says RS_YES or RS_MORE, the parser does not
+ * answer -EBADMSG.
+ */
+static int rs_line(const char *p, const char *e)
+{
+	static const char *const schemes[] = {"sip:", "sips:", "tel:"};
+	const int more = span(p, e) < AFGW_SIP_MAX_HEADER_BYTES ? RS_MORE : RS_NO;
+	const char *q = p, *u = p;
+	int r = rs_lit(&q, e, "sip/2.0 ");
+	if (r == RS_MORE)
+		return more;
+	if (r == RS_YES) {
+		for (int i = 0; i < 4; i++, q++) {
+			if (q == e)
+				return more;
+			if (i < 3 ? !digit(*q) : (*q != ' ' && *q != '\r' && *q != '\n'))
+				return RS_NO;
+		}
+		return RS_YES;
+	}
+	q = run(p, e, C_TOKEN);
+	if (q == p)
+		return RS_NO;
+	if (q == e)
+		return more;
+	if (*q != ' ')
+		return RS_NO;
+	for (size_t i = 0; i < AFGW_ARRAY_SIZE(schemes); i++) {
+		u = q + 1;
+		r = rs_lit(&u, e, schemes[i]);
+		if (r != RS_NO)
+			break;
+	}
+	if (r != RS_YES)
+		return r == RS_MORE ? more : RS_NO;
+	while (u < e && (unsigned char)*u > 0x20 && *u != 0x7f)
+		u++;
+	r = rs_lit(&u, e, " sip/2.0");
+	if (r == RS_YES) {
+		if (u == e)
+			r = RS_MORE;
+		else if (*u != '\r' && *u != '\n')
+			r = RS_NO;
+	}
+	return r == RS_MORE ? more : r;
+}
+
+/* Contract in sip.h: line starts only, the first one rs_line() does not rule out. */
+long afgw_sip_resync(const char *buf, size_t len)
+{
+	const char *p = buf, *e = buf + len;
+	while (p < e) {
+		if (rs_line(p, e) != RS_NO)
+			return (long)span(buf, p);
+		const char *nl = memchr(p, '\n', span(p, e));
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return -1;
+}

@@ -524,9 +524,12 @@ static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
 
 /* ---- TCP callbacks ------------------------------------------------ */
 
+/* A whole SIP start line at the very start (resync also accepts a line
+ * that has not ended yet, which is too weak for sniffing a flow). */
 static bool looks_like_sip(const uint8_t *p, size_t n)
 {
-	return afgw_sip_resync((const char *)p, n) == 0;
+	size_t k = n < 512 ? n : 512;
+	return memchr(p, '\n', k) != NULL && afgw_sip_resync((const char *)p, n) == 0;
 }
 
 static bool looks_like_smpp(const uint8_t *p, size_t n)
