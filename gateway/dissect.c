@@ -532,13 +532,13 @@ static bool looks_like_sip(const uint8_t *p, size_t n)
 	return memchr(p, '\n', k) != NULL && afgw_sip_resync((const char *)p, n) == 0;
 }
 
-static bool looks_like_smpp(const uint8_t *p, size_t n)
+static bool looks_like_smpp(const uint8_t *p, size_t n, uint32_t max_pdu)
 {
 	if (n < 16)
 		return false;
 	uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 	uint32_t id = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
-	return len >= 16 && len <= 65536 && afgw_smpp_command_name(id) != NULL;
+	return len >= 16 && len <= max_pdu && afgw_smpp_command_name(id) != NULL;
 }
 
 static void tcp_data(void *ud, struct afgw_flow *fl, int dir, const uint8_t *p, size_t n,
@@ -557,7 +557,7 @@ static void tcp_data(void *ud, struct afgw_flow *fl, int dir, const uint8_t *p, 
 			fl->app_kind = APP_SIP;
 		else if (port_in(d->cfg.smpp_ports, AFGW_ARRAY_SIZE(d->cfg.smpp_ports), fl->port[0],
 				 fl->port[1]) ||
-			 looks_like_smpp(p, n))
+			 looks_like_smpp(p, n, d->cfg.smpp_max_pdu))
 			fl->app_kind = APP_SMPP;
 		else {
 			fl->app_kind = APP_OTHER;

@@ -19,8 +19,12 @@
 
 #include "afgw/common.h"
 
+/* Command ids.  The two with bit 31 set are macros: ISO C enumerators
+ * must fit in an int. */
+#define AFGW_SMPP_GENERIC_NACK 0x80000000u
+#define AFGW_SMPP_RESP_BIT 0x80000000u
+
 enum {
-	AFGW_SMPP_GENERIC_NACK = 0x80000000u,
 	AFGW_SMPP_BIND_RECEIVER = 0x00000001u,
 	AFGW_SMPP_BIND_TRANSMITTER = 0x00000002u,
 	AFGW_SMPP_QUERY_SM = 0x00000003u,
@@ -38,7 +42,6 @@ enum {
 	AFGW_SMPP_BROADCAST_SM = 0x00000111u,
 	AFGW_SMPP_QUERY_BROADCAST_SM = 0x00000112u,
 	AFGW_SMPP_CANCEL_BROADCAST_SM = 0x00000113u,
-	AFGW_SMPP_RESP_BIT = 0x80000000u,
 };
 
 /* TLV tags we decode */
@@ -64,8 +67,9 @@ enum {
 	AFGW_SMPP_A_TRAILING_BYTES = 1u << 9,  /* "trailing_bytes" after the body of a PDU without TLVs */
 	AFGW_SMPP_A_TOO_MANY_DESTS = 1u << 10, /* "too_many_dests" (submit_multi, > 255 or > kept) */
 	AFGW_SMPP_A_BAD_STATUS = 1u << 11,     /* "bad_status": request with command_status != 0 */
+	AFGW_SMPP_A_BAD_DEST_FLAG = 1u << 12,  /* "bad_dest_flag": submit_multi dest_flag not 1 or 2 */
 };
-#define AFGW_SMPP_ANOMALY_COUNT 12
+#define AFGW_SMPP_ANOMALY_COUNT 13
 
 /* Why bytes of a stream were not a PDU (generic_nack-worthy), counted by the reader. */
 enum afgw_smpp_reason {
@@ -115,14 +119,20 @@ struct afgw_smpp_pdu {
 };
 
 /* Decode one complete PDU (len == command_length).  Returns 0, or
- * -EBADMSG when the 16-byte header itself is unusable.  Body problems are
- * anomalies, not errors. */
+ * -EBADMSG when the 16-byte header itself is unusable (len < 16, or
+ * command_length < 16 or > len; bytes past command_length are ignored).
+ * Body problems are anomalies, not errors.  dests[] entries past n_dests
+ * are not cleared. */
 int afgw_smpp_parse(const uint8_t *p, size_t len, struct afgw_smpp_pdu *pdu);
 
 /* Name of a command id ("submit_sm", "deliver_sm_resp", ...), or NULL. */
 const char *afgw_smpp_command_name(uint32_t command_id);
 const char *afgw_smpp_anomaly_name(uint32_t bit);
 const char *afgw_smpp_reason_name(enum afgw_smpp_reason r);
+
+/* The largest single afgw_smpp_feed() a draining caller can always make:
+ * the reader buffers at most max_pdu + AFGW_SMPP_FEED_MAX unconsumed bytes. */
+#define AFGW_SMPP_FEED_MAX 65536u
 
 struct afgw_smpp_reader {
 	uint8_t *buf;             /* owned; grows up to max_pdu + one feed */
@@ -140,7 +150,7 @@ void afgw_smpp_reader_fini(struct afgw_smpp_reader *r);
 
 /* Append stream bytes.  Returns 0, or -ENOBUFS when the bound would be
  * exceeded (the buffered bytes are dropped, the reader desynchronises and
- * the overflow is counted). */
+ * the overflow is counted; the fed bytes are not taken), or -ENOMEM. */
 int afgw_smpp_feed(struct afgw_smpp_reader *r, const uint8_t *p, size_t n);
 
 /* The stream lost bytes here: drop what is buffered and resynchronise. */
