@@ -42,12 +42,15 @@ struct afgw_sms_udh {
 	uint16_t ref;
 	uint8_t total, seq;
 	bool bad;          /* IE lengths run past the UDH, or concat IE malformed */
+	bool repeated;     /* several concat IEs: the last valid one is used */
 };
 
 /*
  * Parse the user data header at the start of ud (call only when the
  * esm_class / TP-UDHI bit says there is one).  Returns 0, or -EBADMSG
- * when the UDHL itself runs past the data (udh->bad set).
+ * when the UDHL itself runs past the data (udh->bad set, udh->len = len).
+ * A malformed concat IE (wrong IEDL, total 0, seq 0 or > total) is
+ * ignored as 23.040 says and sets udh->bad.
  */
 int afgw_sms_udh_parse(const uint8_t *ud, size_t len, struct afgw_sms_udh *udh);
 
@@ -82,6 +85,7 @@ int afgw_sms_decode(enum afgw_sms_alphabet a, const uint8_t *units, size_t n,
 
 struct afgw_concat;
 
+/* A zero limit takes its default: 1024 messages, 1 MiB, 60 s. */
 struct afgw_concat_limits {
 	unsigned max_messages;   /* messages being assembled at once */
 	size_t max_bytes;        /* unit bytes held in all */
@@ -89,7 +93,9 @@ struct afgw_concat_limits {
 	size_t meta_size;        /* bytes of caller metadata kept per message */
 };
 
-/* Identity of a concatenated message: who, to whom, which reference. */
+/* Identity of a concatenated message: who, to whom, which reference.
+ * The table copies from and to (at most AFGW_CONCAT_KEY_MAX bytes each). */
+#define AFGW_CONCAT_KEY_MAX 48
 struct afgw_concat_key {
 	struct afgw_str from, to;   /* canonical numbers */
 	uint16_t ref;
@@ -110,10 +116,14 @@ struct afgw_concat_done {
 	const void *meta;        /* the caller's metadata of the first part seen */
 };
 
-/* Counters of the concat table */
+/* Counters of the concat table.  parts counts every part accepted
+ * (duplicates included); completed, timed_out, evicted and flushed count
+ * messages handed back; held counts include evicted messages not yet
+ * collected through afgw_concat_expire(). */
 struct afgw_concat_stats {
 	uint64_t parts, completed, timed_out, evicted, duplicates, rejected;
 	size_t bytes_held, messages_held;
+	uint64_t flushed;
 };
 
 struct afgw_concat *afgw_concat_new(const struct afgw_concat_limits *lim);
@@ -122,10 +132,15 @@ void afgw_concat_free(struct afgw_concat *c);
 /*
  * Add one part.  meta (meta_size bytes) is copied when the part is the
  * first seen of its message.  Returns 1 when this part completed the
- * message (*done filled, valid until the next call on c), 0 when held,
- * -EINVAL for a part that cannot belong to a message (seq 0, seq > total,
- * total 0: counted as rejected).  When a limit is reached the oldest
- * message is evicted: it is returned first through afgw_concat_expire().
+ * message (*done filled, valid until the next call on c), 0 when held
+ * (or a duplicate: counted, first copy wins), -EINVAL for a part that
+ * cannot belong to a message (seq 0, seq > total, total 0, a key number
+ * longer than AFGW_CONCAT_KEY_MAX), -EMSGSIZE for a part larger than
+ * max_bytes (both counted as rejected: the caller scans such a part on
+ * its own), -ENOMEM (part not taken).  When a limit is reached the oldest
+ * message is evicted: it is returned first through afgw_concat_expire(),
+ * which the caller drains after every add (the limits bound the messages
+ * being assembled; evicted ones wait there until collected).
  */
 int afgw_concat_add(struct afgw_concat *c, const struct afgw_concat_key *key,
 		    uint8_t seq, enum afgw_sms_alphabet a, const uint8_t *units,
@@ -134,9 +149,11 @@ int afgw_concat_add(struct afgw_concat *c, const struct afgw_concat_key *key,
 
 /*
  * Release one message that timed out before now_ms, or was evicted, or
- * (flush true) any message still held.  Returns 1 with *done filled, or 0
- * when there is none.  Call in a loop.  Nothing is ever dropped silently:
- * every part added comes back in exactly one done message.
+ * (flush true) any message still held.  Returns 1 with *done filled
+ * (valid until the next call on c), 0 when there is none, -ENOMEM when
+ * the joining buffer could not grow (the message stays; call again).
+ * Call in a loop.  Nothing is ever dropped silently: every part added
+ * comes back in exactly one done message.
  */
 int afgw_concat_expire(struct afgw_concat *c, uint64_t now_ms, bool flush,
 		       struct afgw_concat_done *done);
