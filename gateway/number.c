@@ -321,9 +321,19 @@ int afgw_number_canon(struct afgw_str raw, unsigned ton, unsigned country_code,
 	struct clean c;
 	char cc[4] = "";
 
-	memset(out, 0, sizeof(*out));
-	if (country_code >= 1 && country_code <= 999)
-		snprintf(cc, sizeof(cc), "%u", country_code);
+	out->canon[0] = '\0';
+	out->len = 0;
+	out->kind = AFGW_NUMBER_EMPTY;
+	if (country_code >= 1 && country_code <= 999) {
+		/* by hand: this runs for every number of every message */
+		size_t k = 0;
+		if (country_code >= 100)
+			cc[k++] = (char)('0' + country_code / 100);
+		if (country_code >= 10)
+			cc[k++] = (char)('0' + country_code / 10 % 10);
+		cc[k++] = (char)('0' + country_code % 10);
+		cc[k] = '\0';
+	}
 	clean(raw, ton, &c);
 
 	if (c.ctrl)
