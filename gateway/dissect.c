@@ -337,7 +337,8 @@ static void sip_stream_data(struct afgw_dissect *d, struct sip_stream *s, const 
 static void copy_raw(char *dst, uint8_t *dlen, struct afgw_str s)
 {
 	size_t n = s.len < 65 ? s.len : 65;
-	memcpy(dst, s.p, n);
+	if (n)
+		memcpy(dst, s.p, n);
 	*dlen = (uint8_t)n;
 }
 
