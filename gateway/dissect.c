@@ -259,62 +259,39 @@ static void sip_datagram(struct afgw_dissect *d, const uint8_t *p, size_t n)
 	sip_event(d, &m);
 }
 
-static void sip_stream_data(struct afgw_dissect *d, struct sip_stream *s, const uint8_t *p,
-			    size_t n)
+/*
+ * Take every complete SIP message off the front of buf[0..len); returns
+ * the bytes consumed (what is left is an incomplete message, or junk kept
+ * while looking for a start line).
+ */
+static size_t sip_stream_scan(struct afgw_dissect *d, struct sip_stream *s, const uint8_t *buf,
+			      size_t len)
 {
-	if (s->len + n > d->cfg.sip_stream_max) {
-		/* A message larger than we are willing to hold: drop and resync. */
-		d->c[AFGW_C_SIP_STREAM_OVERFLOW]++;
-		s->len = 0;
-		s->desync = true;
-		if (n > d->cfg.sip_stream_max)
-			return;
-	}
-	if (s->len + n > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		while (cap < s->len + n)
-			cap *= 2;
-		uint8_t *nb = realloc(s->buf, cap);
-		if (!nb) {
-			d->c[AFGW_C_SIP_STREAM_OVERFLOW]++;
-			s->len = 0;
-			s->desync = true;
-			return;
-		}
-		s->buf = nb;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-
 	size_t off = 0;
 	for (;;) {
 		/* Skip CRLF keep-alives between messages (RFC 5626). */
 		size_t ka = off;
-		while (ka < s->len && (s->buf[ka] == '\r' || s->buf[ka] == '\n'))
+		while (ka < len && (buf[ka] == '\r' || buf[ka] == '\n'))
 			ka++;
-		if (ka - off >= 2 || (ka > off && ka == s->len)) {
-			if (ka - off >= 4)
-				d->c[AFGW_C_SIP_KEEPALIVES]++;
-		}
+		if (ka - off >= 4)
+			d->c[AFGW_C_SIP_KEEPALIVES]++;
 		off = ka;
-		if (off >= s->len)
+		if (off >= len)
 			break;
 		if (s->desync) {
-			long r = afgw_sip_resync((const char *)s->buf + off, s->len - off);
+			long r = afgw_sip_resync((const char *)buf + off, len - off);
 			if (r < 0) {
 				/* Keep a short tail: a start line may be arriving. */
-				size_t keep = s->len - off > 256 ? 256 : s->len - off;
+				size_t keep = len - off > 256 ? 256 : len - off;
 				d->c[AFGW_C_SIP_NOT_SIP]++;
-				off = s->len - keep;
+				off = len - keep;
 				break;
 			}
 			off += (size_t)r;
 			s->desync = false;
 		}
 		struct afgw_sip_msg m;
-		int rc = afgw_sip_parse((const char *)s->buf + off, s->len - off, &m,
-					AFGW_SIP_STREAM);
+		int rc = afgw_sip_parse((const char *)buf + off, len - off, &m, AFGW_SIP_STREAM);
 		if (rc == -EAGAIN)
 			break;
 		if (rc != 0 || m.msg_len == 0) {
@@ -326,9 +303,64 @@ static void sip_stream_data(struct afgw_dissect *d, struct sip_stream *s, const 
 		sip_event(d, &m);
 		off += m.msg_len;
 	}
-	if (off) {
-		memmove(s->buf, s->buf + off, s->len - off);
-		s->len -= off;
+	return off;
+}
+
+/* Keep n bytes in the stream buffer (appending); false when over the bound. */
+static bool sip_stream_keep(struct afgw_dissect *d, struct sip_stream *s, const uint8_t *p,
+			    size_t n)
+{
+	if (s->len + n > d->cfg.sip_stream_max) {
+		/* A message larger than we are willing to hold: drop and resync. */
+		d->c[AFGW_C_SIP_STREAM_OVERFLOW]++;
+		s->len = 0;
+		s->desync = true;
+		return false;
+	}
+	if (s->len + n > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < s->len + n)
+			cap *= 2;
+		uint8_t *nb = realloc(s->buf, cap);
+		if (!nb) {
+			d->c[AFGW_C_SIP_STREAM_OVERFLOW]++;
+			s->len = 0;
+			s->desync = true;
+			return false;
+		}
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	return true;
+}
+
+/*
+ * In-order bytes of one direction of a SIP/TCP flow.  The common case,
+ * nothing buffered, parses straight from the packet and keeps only an
+ * incomplete tail; otherwise the bytes join the buffer first.
+ */
+static void sip_stream_data(struct afgw_dissect *d, struct sip_stream *s, const uint8_t *p,
+			    size_t n)
+{
+	if (s->len == 0) {
+		size_t used = sip_stream_scan(d, s, p, n);
+		if (used < n)
+			sip_stream_keep(d, s, p + used, n - used);
+		return;
+	}
+	if (!sip_stream_keep(d, s, p, n)) {
+		/* Over the bound: drop it all, look for a start line in what came now. */
+		size_t used = sip_stream_scan(d, s, p, n);
+		if (used < n && n - used <= d->cfg.sip_stream_max)
+			sip_stream_keep(d, s, p + used, n - used);
+		return;
+	}
+	size_t used = sip_stream_scan(d, s, s->buf, s->len);
+	if (used) {
+		memmove(s->buf, s->buf + used, s->len - used);
+		s->len -= used;
 	}
 }
 
