@@ -47,7 +47,8 @@ enum {
 /*
  * Normalize in[0..n) into b (grown as needed: the output is at most a
  * small constant times the input; the buffer is reused between calls so
- * the steady state does not allocate).  Returns 0 or -ENOMEM.
+ * the steady state does not allocate).  Returns 0, -ENOMEM (b->len is
+ * then 0), or -EOVERFLOW when n does not fit the 32-bit offset map.
  */
 int afgw_normalize(const char *in, size_t n, unsigned flags, struct afgw_norm_buf *b);
 
