@@ -229,20 +229,35 @@ void afgw_json_cstr(struct afgw_jbuf *b, const char *s)
 	afgw_json_str(b, s, s ? strlen(s) : 0);
 }
 
+/* Decimal digits of v into the end of t[0..24); returns the first digit. */
+static char *utoa_end(unsigned long long v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void afgw_json_int(struct afgw_jbuf *b, long long v)
 {
-	char t[32];
-	int n = snprintf(t, sizeof(t), "%lld", v);
+	char t[24];
+	char *e = t + sizeof(t);
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	char *p = utoa_end(u, e);
+	if (v < 0)
+		*--p = '-';
 	comma(b);
-	afgw_json_raw(b, t, (size_t)n);
+	afgw_json_raw(b, p, (size_t)(e - p));
 }
 
 void afgw_json_uint(struct afgw_jbuf *b, unsigned long long v)
 {
-	char t[32];
-	int n = snprintf(t, sizeof(t), "%llu", v);
+	char t[24];
+	char *e = t + sizeof(t);
+	char *p = utoa_end(v, e);
 	comma(b);
-	afgw_json_raw(b, t, (size_t)n);
+	afgw_json_raw(b, p, (size_t)(e - p));
 }
 
 void afgw_json_bool(struct afgw_jbuf *b, bool v)
@@ -259,13 +274,28 @@ void afgw_json_null(struct afgw_jbuf *b)
 
 size_t afgw_rfc3339_us(uint64_t ts_us, char *out, size_t cap)
 {
-	time_t sec = (time_t)(ts_us / 1000000u);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 (unsigned)(ts_us % 1000000u));
-	if (n < 0)
+	/* Events come in time order: format the date and time once per second. */
+	static _Thread_local uint64_t cached_sec = UINT64_MAX;
+	static _Thread_local char cached[80]; /* room for any int snprintf could print */
+	uint64_t sec = ts_us / 1000000u;
+	unsigned us = (unsigned)(ts_us % 1000000u);
+	if (cap < 28)
 		return 0;
-	return (size_t)n < cap ? (size_t)n : cap - 1;
+	if (sec != cached_sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		cached_sec = sec;
+	}
+	memcpy(out, cached, 19);
+	out[19] = '.';
+	for (int i = 25; i >= 20; i--) {
+		out[i] = (char)('0' + us % 10);
+		us /= 10;
+	}
+	out[26] = 'Z';
+	out[27] = '\0';
+	return 27;
 }
