@@ -49,53 +49,60 @@ static bool reserve(struct afgw_jbuf *b, size_t n)
 	return true;
 }
 
-void afgw_json_raw(struct afgw_jbuf *b, const char *s, size_t n)
+static inline void put(struct afgw_jbuf *b, const char *s, size_t n)
 {
-	if (!reserve(b, n))
+	if (b->len + n > b->cap && !reserve(b, n))
+		return;
+	if (b->failed)
 		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 }
 
+void afgw_json_raw(struct afgw_jbuf *b, const char *s, size_t n)
+{
+	put(b, s, n);
+}
+
 static void comma(struct afgw_jbuf *b)
 {
 	if (b->need_comma)
-		afgw_json_raw(b, ",", 1);
+		put(b, ",", 1);
 	b->need_comma = true;
 }
 
 void afgw_json_obj_begin(struct afgw_jbuf *b)
 {
 	comma(b);
-	afgw_json_raw(b, "{", 1);
+	put(b, "{", 1);
 	b->need_comma = false;
 }
 
 void afgw_json_obj_end(struct afgw_jbuf *b)
 {
-	afgw_json_raw(b, "}", 1);
+	put(b, "}", 1);
 	b->need_comma = true;
 }
 
 void afgw_json_arr_begin(struct afgw_jbuf *b)
 {
 	comma(b);
-	afgw_json_raw(b, "[", 1);
+	put(b, "[", 1);
 	b->need_comma = false;
 }
 
 void afgw_json_arr_end(struct afgw_jbuf *b)
 {
-	afgw_json_raw(b, "]", 1);
+	put(b, "]", 1);
 	b->need_comma = true;
 }
 
 void afgw_json_key(struct afgw_jbuf *b, const char *key)
 {
 	comma(b);
-	afgw_json_raw(b, "\"", 1);
-	afgw_json_raw(b, key, strlen(key));
-	afgw_json_raw(b, "\":", 2);
+	put(b, "\"", 1);
+	put(b, key, strlen(key));
+	put(b, "\":", 2);
 	b->need_comma = false;
 }
 
@@ -142,6 +149,12 @@ bool afgw_utf8_valid(const char *s, size_t n)
 	return true;
 }
 
+/* Bytes that stand for themselves in a JSON string. */
+static inline bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 static void str_body(struct afgw_jbuf *b, const char *s, size_t n, bool unfold)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -153,6 +166,17 @@ static void str_body(struct afgw_jbuf *b, const char *s, size_t n, bool unfold)
 	char *o = b->p + b->len;
 	*o++ = '"';
 	while (i < n) {
+		/* A run of characters that need no escaping is copied at once. */
+		size_t r = i;
+		while (r < n && plain(p[r]))
+			r++;
+		if (r > i) {
+			memcpy(o, p + i, r - i);
+			o += r - i;
+			i = r;
+			if (i == n)
+				break;
+		}
 		unsigned c = p[i];
 		if (unfold && (c == '\r' || c == '\n')) {
 			size_t j = i;
@@ -208,7 +232,7 @@ void afgw_json_str(struct afgw_jbuf *b, const char *p, size_t n)
 {
 	comma(b);
 	if (!p) {
-		afgw_json_raw(b, "null", 4);
+		put(b, "null", 4);
 		return;
 	}
 	str_body(b, p, n, false);
@@ -218,7 +242,7 @@ void afgw_json_str_unfold(struct afgw_jbuf *b, const char *p, size_t n)
 {
 	comma(b);
 	if (!p) {
-		afgw_json_raw(b, "null", 4);
+		put(b, "null", 4);
 		return;
 	}
 	str_body(b, p, n, true);
@@ -248,7 +272,7 @@ void afgw_json_int(struct afgw_jbuf *b, long long v)
 	if (v < 0)
 		*--p = '-';
 	comma(b);
-	afgw_json_raw(b, p, (size_t)(e - p));
+	put(b, p, (size_t)(e - p));
 }
 
 void afgw_json_uint(struct afgw_jbuf *b, unsigned long long v)
@@ -257,19 +281,19 @@ void afgw_json_uint(struct afgw_jbuf *b, unsigned long long v)
 	char *e = t + sizeof(t);
 	char *p = utoa_end(v, e);
 	comma(b);
-	afgw_json_raw(b, p, (size_t)(e - p));
+	put(b, p, (size_t)(e - p));
 }
 
 void afgw_json_bool(struct afgw_jbuf *b, bool v)
 {
 	comma(b);
-	afgw_json_raw(b, v ? "true" : "false", v ? 4 : 5);
+	put(b, v ? "true" : "false", v ? 4 : 5);
 }
 
 void afgw_json_null(struct afgw_jbuf *b)
 {
 	comma(b);
-	afgw_json_raw(b, "null", 4);
+	put(b, "null", 4);
 }
 
 size_t afgw_rfc3339_us(uint64_t ts_us, char *out, size_t cap)
