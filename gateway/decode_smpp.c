@@ -631,6 +631,14 @@ void afgw_smpp_reader_fini(struct afgw_smpp_reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void afgw_smpp_reader_reset(struct afgw_smpp_reader *r)
+{
+	r->len = r->off = 0;
+	r->desync = false;
+	memset(r->reasons, 0, sizeof(r->reasons));
+	r->skipped_bytes = 0;
+}
+
 /* Throw away everything buffered; the stream position is lost. */
 static void drop(struct afgw_smpp_reader *r)
 {

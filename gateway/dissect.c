@@ -56,8 +56,17 @@ struct sms_meta {
 #define TEXT_CAP (256 * 1024)
 #define UNIT_CAP (64 * 1024)
 
+/* Per-flow application state is recycled rather than freed, so a steady
+ * stream of short TCP flows does not allocate.  Big buffers are not kept. */
+#define APP_POOL_MAX 1024
+#define APP_POOL_KEEP_BYTES (64 * 1024)
+
 struct afgw_dissect {
 	struct afgw_dissect_config cfg;
+	struct sip_stream *sip_pool[APP_POOL_MAX];
+	unsigned n_sip_pool;
+	struct afgw_smpp_reader *smpp_pool[APP_POOL_MAX];
+	unsigned n_smpp_pool;
 	afgw_event_fn fn;
 	void *ud;
 	struct afgw_ipfrag *frag;
@@ -601,7 +610,10 @@ static void tcp_data(void *ud, struct afgw_flow *fl, int dir, const uint8_t *p, 
 		return;
 	if (!fl->app[dir]) {
 		if (fl->app_kind == APP_SIP) {
-			fl->app[dir] = calloc(1, sizeof(struct sip_stream));
+			fl->app[dir] = d->n_sip_pool ? d->sip_pool[--d->n_sip_pool]
+						     : calloc(1, sizeof(struct sip_stream));
+		} else if (d->n_smpp_pool) {
+			fl->app[dir] = d->smpp_pool[--d->n_smpp_pool];
 		} else {
 			struct afgw_smpp_reader *r = calloc(1, sizeof(*r));
 			if (r && afgw_smpp_reader_init(r, d->cfg.smpp_max_pdu) != 0) {
@@ -655,15 +667,31 @@ static void tcp_close(void *ud, struct afgw_flow *fl)
 			struct sip_stream *s = fl->app[i];
 			if (s->len && !is_keepalive(s->buf, s->len))
 				d->c[AFGW_C_SIP_NOT_SIP]++; /* a message cut by the end of the flow */
-			free(s->buf);
-			free(s);
+			if (d->n_sip_pool < APP_POOL_MAX) {
+				if (s->cap > APP_POOL_KEEP_BYTES) {
+					free(s->buf);
+					s->buf = NULL;
+					s->cap = 0;
+				}
+				s->len = 0;
+				s->desync = false;
+				d->sip_pool[d->n_sip_pool++] = s;
+			} else {
+				free(s->buf);
+				free(s);
+			}
 		} else {
 			struct afgw_smpp_reader *r = fl->app[i];
 			for (int k = 0; k < AFGW_SMPP_R_COUNT; k++)
 				d->smpp_reasons[k] += r->reasons[k];
 			d->smpp_skipped += r->skipped_bytes + (r->len - r->off);
-			afgw_smpp_reader_fini(r);
-			free(r);
+			if (d->n_smpp_pool < APP_POOL_MAX && r->cap <= APP_POOL_KEEP_BYTES) {
+				afgw_smpp_reader_reset(r);
+				d->smpp_pool[d->n_smpp_pool++] = r;
+			} else {
+				afgw_smpp_reader_fini(r);
+				free(r);
+			}
 		}
 		fl->app[i] = NULL;
 	}
@@ -780,6 +808,16 @@ void afgw_dissect_free(struct afgw_dissect *d)
 	afgw_tcp_free(d->tcp);
 	afgw_ipfrag_free(d->frag);
 	afgw_concat_free(d->concat);
+	while (d->n_sip_pool) {
+		struct sip_stream *s = d->sip_pool[--d->n_sip_pool];
+		free(s->buf);
+		free(s);
+	}
+	while (d->n_smpp_pool) {
+		struct afgw_smpp_reader *r = d->smpp_pool[--d->n_smpp_pool];
+		afgw_smpp_reader_fini(r);
+		free(r);
+	}
 	free(d->text);
 	free(d->units);
 	free(d);

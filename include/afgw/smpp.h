@@ -148,6 +148,10 @@ struct afgw_smpp_reader {
 int afgw_smpp_reader_init(struct afgw_smpp_reader *r, uint32_t max_pdu);
 void afgw_smpp_reader_fini(struct afgw_smpp_reader *r);
 
+/* Start over on a new stream, keeping the buffer: a reader can be reused
+ * for another flow without allocating.  Counters restart at zero. */
+void afgw_smpp_reader_reset(struct afgw_smpp_reader *r);
+
 /* Append stream bytes.  Returns 0, or -ENOBUFS when the bound would be
  * exceeded (the buffered bytes are dropped, the reader desynchronises and
  * the overflow is counted; the fed bytes are not taken), or -ENOMEM. */
