@@ -1,0 +1,1115 @@
+/*
+ * match.c - rule sets compiled into Hyperscan, and the scan of a message.
+ *
+ * The only file that includes hs.h.  Compile (control thread): every rule
+ * becomes one Hyperscan expression whose id is the rule's index, in the
+ * block-mode database of its kind.  Literals of the text, url and contact
+ * kinds are first normalized exactly as traffic is (afgw_normalize with
+ * AFGW_NORM_ALL), then escaped; regexes are taken as written, because
+ * they are matched against normalized text and their authors write them
+ * in normalized form (rules/README.md).  How each kind reads its pattern:
+ *
+ *   text     literal anywhere in the normalized text (`word`: ASCII word
+ *            boundaries); regex in byte mode, rewritten to keep its
+ *            meaning on characters (rewrite()), or as written in UTF-8
+ *            mode with the flag utf8
+ *   url      literal = the host or a parent domain of it: (^|\.)lit$
+ *   contact  literal = the contact id (":lit$"), or "type:id" exactly
+ *   number, caller, callee, sender
+ *            literal = a prefix of the canonical number: ^lit
+ *
+ * One database per kind, literals and regexes together: splitting them
+ * made the scan slower (measured at 1,000 synthetic rules, 80 % literals:
+ * 837k messages/s in one database, 670k in two).
+ *
+ * Every expression is SINGLEMATCH: one hit per rule per message is all
+ * scoring needs, and Hyperscan's start-of-match tracking (SOM) made the
+ * default set's text database six times larger and four times slower to
+ * compile (measured: 6.7 MB and 4.6 s against 1.1 MB and 1.3 s).  The
+ * start of a literal hit is its end minus its length; the start of a
+ * regex hit is found on request (afgw_match_evidence), by a binary search
+ * for the latest start from which the rule still matches (find_start):
+ * the evidence is the shortest match ending where Hyperscan reported it.
+ * Url, contact and number kinds scan bytes and their evidence is the
+ * whole item.
+ *
+ * Scan (worker thread): normalize into the worker's buffer, extract,
+ * scan the text database once and the small databases once per item,
+ * record hits and sum weights as they arrive.  The evidence span is
+ * mapped back to the original text through the normalizer's offset map.
+ * No allocation and no lock on that path; the ruleset is never written
+ * after afgw_ruleset_new() returns.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hs/hs.h>
+
+#include "afgw/match.h"
+#include "afgw/normalize.h"
+#include "afgw/number.h"
+
+struct cexpr {
+	char *expr;                /* NULL: disabled */
+	unsigned hsflags;
+	uint32_t lit_len;          /* normalized literal length (text literals) */
+	uint32_t max_width;        /* longest match of a regex (UINT32_MAX: unbounded) */
+};
+
+struct afgw_ruleset {
+	uint64_t serial;
+	struct afgw_rules rules;
+	struct cexpr *cx;
+	hs_database_t *db[AFGW_RULE_KINDS];
+	hs_scratch_t *proto;
+	double compile_ms;
+};
+
+struct afgw_match_worker {
+	const struct afgw_ruleset *rs;
+	hs_scratch_t *scratch;
+	uint32_t *seen;            /* seen[rule] == epoch: already hit in this message */
+	size_t n_seen;
+	uint32_t epoch;
+	unsigned cc;
+	struct afgw_norm_buf nb;
+	struct afgw_str orig;      /* text of the last scan (afgw_match_evidence) */
+	struct afgw_extract ex;
+	unsigned raw_hits;         /* afgw_match_scan_normalized() */
+	char tmp[AFGW_EXTRACT_VALUE_MAX + 16];
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_cstr(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static void sb_insert(struct sbuf *b, size_t at, const char *s, size_t n)
+{
+	size_t old = b->len;
+	sb_put(b, s, n); /* grow */
+	if (b->failed)
+		return;
+	memmove(b->p + at + n, b->p + at, old - at);
+	memcpy(b->p + at, s, n);
+}
+
+static bool is_word(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/* Bytes of a literal as a Hyperscan expression: letters, digits and UTF-8 as is. */
+static void sb_escaped(struct sbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (is_word(c) || c >= 0x80) {
+			sb_put(b, (const char *)&c, 1);
+		} else {
+			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+			sb_put(b, e, 4);
+		}
+	}
+}
+
+static size_t utf8_len(unsigned char c)
+{
+	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+static bool normalized_kind(enum afgw_rule_kind k)
+{
+	return k == AFGW_RULE_TEXT || k == AFGW_RULE_URL || k == AFGW_RULE_CONTACT;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- compile ----------------------------------------------------------- */
+
+/*
+ * Text regexes are written on characters but compiled in Hyperscan's byte
+ * mode: its UTF-8 mode compiles bounded gaps between Chinese words very
+ * slowly (measured: (贷款|借款).{0,30}(保证金|会员费) with start-of-match
+ * tracking takes 6 s in UTF-8 mode and 0.1 s in bytes).  The pattern and
+ * the normalized text are both valid UTF-8, so a Chinese character in the
+ * pattern can only ever match that whole character; rewrite() fixes the
+ * three places where bytes and characters differ:
+ *  - a quantifier after a multi-byte character applies to the character:
+ *    号? becomes (?:号)?;
+ *  - "any character" atoms (., [^...], \D \W \S \H \V \N) count characters:
+ *    the upper bound of their repeat is tripled (a Chinese character is 3
+ *    bytes), so .{0,10} spans up to 10 Chinese characters (or 30 Latin
+ *    letters), and ? after one becomes {0,3};
+ *  - a character class with a non-ASCII member has no byte equivalent: it
+ *    is refused (write (薇|威) for [薇威]), and so are \p, \P, \X, \C, \Q and
+ *    \x{..} above 7f, which need the `utf8` flag (Hyperscan's UTF-8 mode,
+ *    the pattern taken as written).
+ * Returns 0, or -EINVAL with *why set.
+ */
+enum atom { A_NONE, A_ASCII, A_MB, A_ANY };
+
+static bool parse_bound(const char *p, size_t *used, unsigned long *lo, unsigned long *hi,
+			bool *has_hi, bool *comma)
+{
+	size_t j = 1;
+	unsigned long a = 0, b = 0;
+	bool da = false, db = false;
+	for (; p[j] >= '0' && p[j] <= '9'; j++, da = true)
+		a = a < 100000 ? a * 10 + (unsigned long)(p[j] - '0') : a;
+	*comma = p[j] == ',';
+	if (*comma)
+		for (j++; p[j] >= '0' && p[j] <= '9'; j++, db = true)
+			b = b < 100000 ? b * 10 + (unsigned long)(p[j] - '0') : b;
+	if (!da || p[j] != '}')
+		return false;
+	*used = j + 1;
+	*lo = a;
+	*hi = *comma ? b : a;
+	*has_hi = !*comma || db;
+	return true;
+}
+
+static int rewrite(const char *re, struct sbuf *out, const char **why)
+{
+	size_t n = strlen(re), i = 0, atom_at = 0;
+	enum atom last = A_NONE;
+	while (i < n && !out->failed) {
+		unsigned char c = (unsigned char)re[i];
+		size_t at = out->len;
+		if (c == '\\' && i + 1 < n) {
+			unsigned char e = (unsigned char)re[i + 1];
+			if (strchr("pPXCQ", e)) {
+				*why = "\\p, \\P, \\X, \\C and \\Q need the flag utf8";
+				return -EINVAL;
+			}
+			if (e >= 0x80) { /* an escaped character is that character */
+				size_t l = utf8_len(e);
+				l = i + 1 + l <= n ? l : n - i - 1;
+				sb_put(out, re + i + 1, l);
+				i += 1 + l;
+				last = A_MB;
+			} else if (e == 'x' && re[i + 2] == '{') {
+				const char *end = strchr(re + i, '}');
+				unsigned long v = strtoul(re + i + 3, NULL, 16);
+				if (!end || v > 0x7f) {
+					*why = "\\x{..} above 7f needs the flag utf8";
+					return -EINVAL;
+				}
+				sb_put(out, re + i, (size_t)(end - (re + i)) + 1);
+				i = (size_t)(end - re) + 1;
+				last = A_ASCII;
+			} else {
+				sb_put(out, re + i, 2);
+				i += 2;
+				last = strchr("DWSHVNR", e) ? A_ANY : A_ASCII;
+			}
+			atom_at = at;
+			continue;
+		}
+		if (c == '[') {
+			size_t j = i + 1;
+			bool neg = re[j] == '^';
+			if (neg)
+				j++;
+			if (re[j] == ']')
+				j++;
+			for (; j < n && re[j] != ']'; j++) {
+				if (re[j] == '\\' && j + 1 < n) {
+					j++;
+				} else if (re[j] == '[' && re[j + 1] == ':') {
+					const char *e = strstr(re + j + 2, ":]");
+					if (e)
+						j = (size_t)(e - re) + 1;
+				}
+				if ((unsigned char)re[j] >= 0x80) {
+					*why = "a [...] class cannot hold a non-ASCII character: write (a|b)";
+					return -EINVAL;
+				}
+			}
+			if (j >= n) { /* unterminated: let Hyperscan say so */
+				sb_put(out, re + i, n - i);
+				break;
+			}
+			sb_put(out, re + i, j + 1 - i);
+			i = j + 1;
+			last = neg ? A_ANY : A_ASCII;
+			atom_at = at;
+			continue;
+		}
+		size_t qlen = 0;
+		unsigned long lo = 0, hi = 0;
+		bool has_hi = false, comma = false;
+		bool quant = c == '?' || c == '*' || c == '+' ||
+			     (c == '{' && parse_bound(re + i, &qlen, &lo, &hi, &has_hi, &comma));
+		if (quant && last != A_NONE) {
+			if (c != '{')
+				qlen = 1;
+			if (last == A_MB) {
+				sb_insert(out, atom_at, "(?:", 3);
+				sb_cstr(out, ")");
+				sb_put(out, re + i, qlen);
+			} else if (last == A_ANY && (c == '?' || c == '{')) {
+				char q[64];
+				if (c == '?')
+					snprintf(q, sizeof(q), "{0,3}");
+				else if (has_hi)
+					snprintf(q, sizeof(q), "{%lu,%lu}", lo, hi * 3);
+				else
+					snprintf(q, sizeof(q), "{%lu,}", lo);
+				sb_cstr(out, q);
+			} else {
+				sb_put(out, re + i, qlen);
+			}
+			i += qlen;
+			if (i < n && re[i] == '?') /* lazy */
+				sb_put(out, re + i++, 1);
+			last = A_NONE;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t l = utf8_len(c);
+			l = i + l <= n ? l : n - i;
+			sb_put(out, re + i, l);
+			i += l;
+			last = A_MB;
+			atom_at = at;
+			continue;
+		}
+		sb_put(out, re + i, 1);
+		i++;
+		if (c == '(' || c == '|' || c == '^' || c == '$')
+			last = A_NONE;
+		else
+			last = c == '.' ? A_ANY : A_ASCII;
+		atom_at = at;
+	}
+	return 0;
+}
+
+/*
+ * Rule r as an expression in cx.  Returns 0, 1 when the rule is disabled
+ * (its literal normalizes to nothing, warned), 2 when it cannot be
+ * compiled (reported as an error), or -ENOMEM.
+ */
+static int build_expr(const struct afgw_rules *rules, const struct afgw_rule *r,
+		      struct afgw_norm_buf *nb, struct cexpr *cx, struct afgw_rules_diag *d)
+{
+	const char *file = rules->files[r->file];
+	struct sbuf b = { 0 };
+	bool nocase = r->flags & AFGW_RULE_F_NOCASE;
+	bool word = r->flags & AFGW_RULE_F_WORD;
+
+	if (r->flags & AFGW_RULE_F_REGEX) {
+		bool utf8 = r->flags & (AFGW_RULE_F_UTF8 | AFGW_RULE_F_UCP);
+		if (word)
+			sb_cstr(&b, "\\b(?:");
+		if (r->kind == AFGW_RULE_TEXT && !utf8) {
+			const char *why = NULL;
+			if (rewrite(r->pattern, &b, &why) < 0) {
+				afgw_rules_diag_add(d, AFGW_DIAG_ERROR, file, r->pattern_line,
+						    "rule '%s': bad regex: %s", r->id, why);
+				free(b.p);
+				return 2;
+			}
+		} else {
+			sb_cstr(&b, r->pattern);
+		}
+		if (word)
+			sb_cstr(&b, ")\\b");
+		cx->hsflags = HS_FLAG_SINGLEMATCH | (nocase ? HS_FLAG_CASELESS : 0) |
+			      ((r->flags & AFGW_RULE_F_DOTALL) ? HS_FLAG_DOTALL : 0) |
+			      (utf8 ? HS_FLAG_UTF8 : 0) |
+			      ((r->flags & AFGW_RULE_F_UCP) ? HS_FLAG_UCP : 0);
+		goto done;
+	}
+
+	const char *lit = r->pattern;
+	size_t n = strlen(lit);
+	if (normalized_kind(r->kind)) {
+		if (afgw_normalize(lit, n, AFGW_NORM_ALL, nb) < 0)
+			return -ENOMEM;
+		lit = nb->text;
+		n = nb->len;
+	}
+	if (n == 0) {
+		afgw_rules_diag_add(d, AFGW_DIAG_WARNING, file, r->pattern_line,
+				    "rule '%s': the literal normalizes to nothing; rule disabled",
+				    r->id);
+		return 1;
+	}
+	cx->hsflags = HS_FLAG_SINGLEMATCH | (nocase ? HS_FLAG_CASELESS : 0);
+	switch (r->kind) {
+	case AFGW_RULE_TEXT:
+		if (word && is_word((unsigned char)lit[0]))
+			sb_cstr(&b, "\\b");
+		sb_escaped(&b, lit, n);
+		if (word && is_word((unsigned char)lit[n - 1]))
+			sb_cstr(&b, "\\b");
+		cx->lit_len = (uint32_t)n;
+		break;
+	case AFGW_RULE_URL:
+		sb_cstr(&b, "(?:^|\\.)");
+		sb_escaped(&b, lit, n);
+		sb_cstr(&b, "$");
+		break;
+	case AFGW_RULE_CONTACT:
+		sb_cstr(&b, memchr(lit, ':', n) ? "^" : ":");
+		sb_escaped(&b, lit, n);
+		sb_cstr(&b, "$");
+		break;
+	default:
+		sb_cstr(&b, "^");
+		sb_escaped(&b, lit, n);
+		break;
+	}
+done:
+	if (b.failed) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	cx->expr = b.p;
+	return 0;
+}
+
+/*
+ * Compile the expressions of one kind into rs->db[kind].  A failure is
+ * reported against the rule Hyperscan names.  Returns 0, -EINVAL or
+ * -ENOMEM.
+ */
+static int compile_kind(struct afgw_ruleset *rs, enum afgw_rule_kind kind,
+			struct afgw_rules_diag *d)
+{
+	const struct afgw_rules *rules = &rs->rules;
+	size_t n = 0;
+	for (size_t i = 0; i < rules->n; i++)
+		if (rules->rule[i].kind == kind && rs->cx[i].expr)
+			n++;
+	if (!n)
+		return 0;
+
+	int rc = -ENOMEM;
+	const char **exprs = calloc(n, sizeof(*exprs));
+	unsigned *flags = calloc(n, sizeof(*flags));
+	unsigned *ids = calloc(n, sizeof(*ids));
+	if (!exprs || !flags || !ids)
+		goto out;
+	size_t k = 0;
+	for (size_t i = 0; i < rules->n; i++) {
+		if (rules->rule[i].kind != kind || !rs->cx[i].expr)
+			continue;
+		exprs[k] = rs->cx[i].expr;
+		flags[k] = rs->cx[i].hsflags;
+		ids[k] = (unsigned)i;
+		k++;
+	}
+	hs_compile_error_t *ce = NULL;
+	hs_error_t e = hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL,
+					&rs->db[kind], &ce);
+	if (e == HS_SUCCESS) {
+		rc = 0;
+	} else if (e == HS_COMPILER_ERROR && ce && ce->expression >= 0 &&
+		   (size_t)ce->expression < n) {
+		const struct afgw_rule *r = &rules->rule[ids[ce->expression]];
+		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, rules->files[r->file], r->pattern_line,
+				    "rule '%s': %s: %s", r->id,
+				    (r->flags & AFGW_RULE_F_REGEX) ? "bad regex" : "bad literal",
+				    ce->message);
+		rc = -EINVAL;
+	} else if (e == HS_NOMEM) {
+		rc = -ENOMEM;
+	} else {
+		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, rules->n_files ? rules->files[0] : "-", 0,
+				    "%s rules: Hyperscan: %s", afgw_rule_kind_name(kind),
+				    ce ? ce->message : "compile failed");
+		rc = -EINVAL;
+	}
+	hs_free_compile_error(ce);
+out:
+	free(exprs);
+	free(flags);
+	free(ids);
+	return rc;
+}
+
+/*
+ * Check every regex on its own first (hs_expression_info parses and
+ * analyses without building a database: about 0.5 ms a rule), so that all
+ * bad regexes are reported at once, each with its file:line.
+ */
+static int check_regexes(struct afgw_ruleset *rs, struct afgw_rules_diag *d)
+{
+	int rc = 0;
+	for (size_t i = 0; i < rs->rules.n; i++) {
+		const struct afgw_rule *r = &rs->rules.rule[i];
+		struct cexpr *cx = &rs->cx[i];
+		if (!(r->flags & AFGW_RULE_F_REGEX) || !cx->expr)
+			continue;
+		hs_expr_info_t *info = NULL;
+		hs_compile_error_t *ce = NULL;
+		if (hs_expression_info(cx->expr, cx->hsflags, &info, &ce) != HS_SUCCESS) {
+			afgw_rules_diag_add(d, AFGW_DIAG_ERROR, rs->rules.files[r->file],
+					    r->pattern_line, "rule '%s': bad regex: %s", r->id,
+					    ce ? ce->message : "rejected by Hyperscan");
+			hs_free_compile_error(ce);
+			rc = -EINVAL;
+			continue;
+		}
+		cx->max_width = info->max_width;
+		free(info);
+	}
+	return rc;
+}
+
+static void free_compiled(struct afgw_ruleset *rs)
+{
+	for (int k = 0; k < AFGW_RULE_KINDS; k++) {
+		hs_free_database(rs->db[k]);
+		rs->db[k] = NULL;
+	}
+	hs_free_scratch(rs->proto);
+	rs->proto = NULL;
+	if (rs->cx)
+		for (size_t i = 0; i < rs->rules.n; i++)
+			free(rs->cx[i].expr);
+	free(rs->cx);
+	rs->cx = NULL;
+}
+
+int afgw_ruleset_new(struct afgw_rules *rules, uint64_t serial, struct afgw_rules_diag *d,
+		     struct afgw_ruleset **out)
+{
+	double t0 = now_ms();
+	struct afgw_norm_buf nb;
+	afgw_norm_buf_init(&nb);
+	int rc = -ENOMEM;
+	struct afgw_ruleset *rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		goto fail;
+	rs->serial = serial;
+	rs->rules = *rules; /* borrowed until success */
+	rs->cx = calloc(rules->n ? rules->n : 1, sizeof(*rs->cx));
+	if (!rs->cx)
+		goto fail;
+	bool bad = false;
+	for (size_t i = 0; i < rules->n; i++) {
+		int r = build_expr(rules, &rules->rule[i], &nb, &rs->cx[i], d);
+		if (r < 0)
+			goto fail;
+		bad |= r == 2;
+	}
+	rc = check_regexes(rs, d);
+	if (bad)
+		rc = -EINVAL;
+	if (rc < 0)
+		goto fail;
+	for (int k = 0; k < AFGW_RULE_KINDS; k++) {
+		rc = compile_kind(rs, (enum afgw_rule_kind)k, d);
+		if (rc < 0)
+			goto fail;
+	}
+	for (int k = 0; k < AFGW_RULE_KINDS; k++) {
+		if (rs->db[k] && hs_alloc_scratch(rs->db[k], &rs->proto) != HS_SUCCESS) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+	afgw_norm_buf_fini(&nb);
+	memset(rules, 0, sizeof(*rules)); /* the ruleset owns the contents now */
+	rs->compile_ms = now_ms() - t0;
+	*out = rs;
+	return 0;
+fail:
+	afgw_norm_buf_fini(&nb);
+	if (rs) {
+		free_compiled(rs);
+		free(rs); /* rs->rules still belongs to the caller */
+	}
+	return rc;
+}
+
+void afgw_ruleset_free(struct afgw_ruleset *rs)
+{
+	if (!rs)
+		return;
+	free_compiled(rs);
+	afgw_rules_fini(&rs->rules);
+	free(rs);
+}
+
+uint64_t afgw_ruleset_serial(const struct afgw_ruleset *rs)
+{
+	return rs->serial;
+}
+
+size_t afgw_ruleset_count(const struct afgw_ruleset *rs)
+{
+	return rs->rules.n;
+}
+
+const struct afgw_rule *afgw_ruleset_rule(const struct afgw_ruleset *rs, size_t i)
+{
+	return i < rs->rules.n ? &rs->rules.rule[i] : NULL;
+}
+
+const char *afgw_ruleset_file(const struct afgw_ruleset *rs, unsigned file)
+{
+	return file < rs->rules.n_files ? rs->rules.files[file] : "?";
+}
+
+unsigned afgw_ruleset_files(const struct afgw_ruleset *rs)
+{
+	return rs->rules.n_files;
+}
+
+double afgw_ruleset_compile_ms(const struct afgw_ruleset *rs)
+{
+	return rs->compile_ms;
+}
+
+void afgw_ruleset_expr(const struct afgw_ruleset *rs, size_t i, struct afgw_match_expr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (i >= rs->rules.n)
+		return;
+	const struct cexpr *cx = &rs->cx[i];
+	out->expr = cx->expr;
+	out->caseless = cx->hsflags & HS_FLAG_CASELESS;
+	out->dotall = cx->hsflags & HS_FLAG_DOTALL;
+	out->utf8 = cx->hsflags & HS_FLAG_UTF8;
+	out->ucp = cx->hsflags & HS_FLAG_UCP;
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+int afgw_match_worker_new(const struct afgw_ruleset *rs, unsigned country_code,
+			  struct afgw_match_worker **out)
+{
+	struct afgw_match_worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->cc = country_code;
+	afgw_norm_buf_init(&w->nb);
+	int rc = afgw_match_worker_bind(w, rs);
+	if (rc < 0) {
+		afgw_match_worker_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int afgw_match_worker_bind(struct afgw_match_worker *w, const struct afgw_ruleset *rs)
+{
+	hs_scratch_t *s = NULL;
+	if (rs->proto && hs_clone_scratch(rs->proto, &s) != HS_SUCCESS)
+		return -ENOMEM;
+	size_t n = rs->rules.n ? rs->rules.n : 1;
+	uint32_t *seen = calloc(n, sizeof(*seen));
+	if (!seen) {
+		hs_free_scratch(s);
+		return -ENOMEM;
+	}
+	hs_free_scratch(w->scratch);
+	free(w->seen);
+	w->scratch = s;
+	w->seen = seen;
+	w->n_seen = n;
+	w->epoch = 0;
+	w->rs = rs;
+	return 0;
+}
+
+void afgw_match_worker_free(struct afgw_match_worker *w)
+{
+	if (!w)
+		return;
+	hs_free_scratch(w->scratch);
+	free(w->seen);
+	afgw_norm_buf_fini(&w->nb);
+	free(w);
+}
+
+/* ---- scan -------------------------------------------------------------- */
+
+int afgw_match_score(int positive, int negative, int strongest)
+{
+	int p = positive < 100 ? positive : 100;
+	int n = negative < AFGW_MATCH_NEG_CAP ? negative : AFGW_MATCH_NEG_CAP;
+	int s = p - n;
+	if (strongest > 0 && s < strongest - AFGW_MATCH_STRONG_MARGIN)
+		s = strongest - AFGW_MATCH_STRONG_MARGIN;
+	return s < 0 ? 0 : s > 100 ? 100 : s;
+}
+
+struct scan_ctx {
+	struct afgw_match_worker *w;
+	struct afgw_match_result *res;
+	enum afgw_rule_kind kind;
+	uint32_t item;
+	size_t item_start, item_end; /* url / contact / number: span in normalized text */
+	size_t input_len;          /* caller / callee / sender: the number's length */
+	int strongest;
+};
+
+/* Normalized span -> original span, through the offset map. */
+static void to_orig(const struct afgw_match_worker *w, struct afgw_str orig, size_t ns, size_t ne,
+		    uint32_t *os, uint32_t *oe)
+{
+	const uint32_t *map = w->nb.map;
+	size_t s = map[ns], e = s;
+	if (ne > ns) {
+		e = map[ne - 1];
+		if (e < orig.len)
+			e += utf8_len((unsigned char)orig.p[e]);
+	}
+	if (e > orig.len)
+		e = orig.len;
+	if (s > e)
+		s = e;
+	*os = (uint32_t)s;
+	*oe = (uint32_t)e;
+}
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+		    unsigned int flags, void *ctx)
+{
+	(void)from;
+	(void)flags;
+	struct scan_ctx *c = ctx;
+	struct afgw_match_worker *w = c->w;
+	if (w->seen[id] == w->epoch)
+		return 0;
+	w->seen[id] = w->epoch;
+	const struct afgw_rule *r = &w->rs->rules.rule[id];
+	struct afgw_match_result *res = c->res;
+	if (r->weight > 0) {
+		res->positive += r->weight;
+		if (r->weight > c->strongest)
+			c->strongest = r->weight;
+	} else {
+		res->negative -= r->weight;
+	}
+	if (res->n_hits >= AFGW_MATCH_HITS_MAX) {
+		res->dropped++;
+		return 0;
+	}
+	struct afgw_match_hit *h = &res->hit[res->n_hits++];
+	h->rule = id;
+	h->r = r;
+	h->item = c->item;
+	switch (c->kind) {
+	case AFGW_RULE_TEXT: {
+		/* a regex's start is found after the scan (find_start) */
+		size_t e = (size_t)to, s = e;
+		if (!(r->flags & AFGW_RULE_F_REGEX))
+			s = e >= w->rs->cx[id].lit_len ? e - w->rs->cx[id].lit_len : 0;
+		h->norm_start = (uint32_t)s;
+		h->norm_end = (uint32_t)e;
+		break;
+	}
+	case AFGW_RULE_URL:
+	case AFGW_RULE_CONTACT:
+	case AFGW_RULE_NUMBER:
+		h->norm_start = (uint32_t)c->item_start;
+		h->norm_end = (uint32_t)c->item_end;
+		to_orig(w, w->orig, c->item_start, c->item_end, &h->start, &h->end);
+		break;
+	default:
+		h->norm_start = h->norm_end = 0;
+		h->start = 0;
+		h->end = (uint32_t)c->input_len;
+		break;
+	}
+	return 0;
+}
+
+static int scan_one(struct scan_ctx *c, enum afgw_rule_kind kind, const char *p, size_t n)
+{
+	hs_database_t *db = c->w->rs->db[kind];
+	if (!db || !n)
+		return 0;
+	c->kind = kind;
+	c->input_len = n;
+	hs_error_t e = hs_scan(db, p, (unsigned)n, 0, c->w->scratch, on_match, c);
+	return e == HS_SUCCESS ? 0 : -EIO;
+}
+
+static void scan_items(struct scan_ctx *c, enum afgw_rule_kind kind,
+		       const struct afgw_extract_item *items, unsigned n, int *rc)
+{
+	for (unsigned i = 0; i < n && *rc == 0; i++) {
+		const struct afgw_extract_item *it = &items[i];
+		const char *p = it->value;
+		size_t len = it->value_len;
+		if (kind == AFGW_RULE_CONTACT) {
+			/* "type:id" lets a rule name the messenger, or not. */
+			const char *type = (it->flags & AFGW_EXTRACT_F_WECHAT) ? "wechat:"
+					   : (it->flags & AFGW_EXTRACT_F_QQ)   ? "qq:"
+									       : "other:";
+			size_t tl = strlen(type);
+			memcpy(c->w->tmp, type, tl);
+			memcpy(c->w->tmp + tl, it->value, len);
+			p = c->w->tmp;
+			len += tl;
+		}
+		c->item = i;
+		c->item_start = it->start;
+		c->item_end = it->end;
+		*rc = scan_one(c, kind, p, len);
+	}
+	c->item = 0;
+}
+
+static void reset_result(struct afgw_match_result *res, const struct afgw_match_worker *w)
+{
+	res->serial = w->rs->serial;
+	res->score = 0;
+	res->positive = res->negative = 0;
+	res->n_hits = res->dropped = 0;
+	res->truncated = false;
+	res->norm = "";
+	res->norm_len = 0;
+	res->ex = &w->ex;
+	res->located = false;
+}
+
+struct find_ctx {
+	unsigned id;
+	bool hit;
+};
+
+static int on_find(unsigned int id, unsigned long long from, unsigned long long to,
+		   unsigned int flags, void *ctx)
+{
+	(void)from;
+	(void)to;
+	(void)flags;
+	struct find_ctx *f = ctx;
+	if (id != f->id)
+		return 0;
+	f->hit = true;
+	return 1; /* stop the scan */
+}
+
+static bool cont_byte(const char *t, size_t i)
+{
+	return ((unsigned char)t[i] & 0xc0) == 0x80;
+}
+
+/*
+ * The latest start s such that rule id still matches inside text[s..end),
+ * by binary search over character boundaries: "matches inside
+ * text[s..end)" only gets harder as s grows, and it holds at end minus
+ * the regex's longest match (or 0).  About log2 of that window scans of
+ * the text database, run only on request (afgw_match_evidence).  Assertions (^, \b) see the cut as the start of the text, which
+ * can make the evidence of such a regex a little shorter than its match.
+ */
+static int find_start(struct afgw_match_worker *w, unsigned id, size_t end, size_t *start)
+{
+	hs_database_t *db = w->rs->db[AFGW_RULE_TEXT];
+	const char *t = w->nb.text;
+	uint32_t maxw = w->rs->cx[id].max_width;
+	/* no match is longer than max_width: start the search there */
+	size_t lo = maxw < end ? end - maxw : 0, hi = end ? end - 1 : 0;
+	while (lo > 0 && cont_byte(t, lo))
+		lo--;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+		while (mid > lo && cont_byte(t, mid))
+			mid--;
+		if (mid == lo) { /* the next boundary after lo */
+			mid = lo + 1;
+			while (mid <= hi && cont_byte(t, mid))
+				mid++;
+			if (mid > hi)
+				break;
+		}
+		struct find_ctx f = { id, false };
+		hs_error_t e = hs_scan(db, t + mid, (unsigned)(end - mid), 0, w->scratch, on_find, &f);
+		if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
+			return -EIO;
+		if (f.hit)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	*start = lo;
+	return 0;
+}
+
+/*
+ * Text hits mapped to the original text.  Literal hits know their start;
+ * a regex hit gets start = end until afgw_match_evidence() locates it
+ * (locate = true), because finding it costs scans.
+ */
+static int map_text_hits(struct afgw_match_worker *w, struct afgw_match_result *res, bool locate)
+{
+	for (unsigned i = 0; i < res->n_hits; i++) {
+		struct afgw_match_hit *h = &res->hit[i];
+		if (h->r->kind != AFGW_RULE_TEXT)
+			continue;
+		bool regex = h->r->flags & AFGW_RULE_F_REGEX;
+		if (locate && !regex)
+			continue;
+		size_t s = h->norm_start, e = h->norm_end;
+		/* byte-mode regexes may end inside a character */
+		while (e < w->nb.len && cont_byte(w->nb.text, e))
+			e++;
+		if (regex && !locate) { /* start = end until located */
+			h->norm_start = h->norm_end = (uint32_t)e;
+			to_orig(w, w->orig, e ? e - 1 : 0, e, &h->start, &h->end);
+			h->start = h->end;
+			continue;
+		}
+		if (regex && find_start(w, h->rule, e, &s) < 0)
+			return -EIO;
+		h->norm_start = (uint32_t)s;
+		h->norm_end = (uint32_t)e;
+		to_orig(w, w->orig, s, e, &h->start, &h->end);
+	}
+	return 0;
+}
+
+int afgw_match_evidence(struct afgw_match_worker *w, struct afgw_match_result *res)
+{
+	if (res->located)
+		return 0;
+	int rc = map_text_hits(w, res, true);
+	res->located = rc == 0;
+	return rc;
+}
+
+int afgw_match_scan(struct afgw_match_worker *w, const struct afgw_match_msg *m,
+		    struct afgw_match_result *res)
+{
+	reset_result(res, w);
+	if (++w->epoch == 0) {
+		memset(w->seen, 0, w->n_seen * sizeof(*w->seen));
+		w->epoch = 1;
+	}
+	struct afgw_str text = m->text;
+	if (!text.p)
+		text.len = 0;
+	if (text.len > AFGW_MATCH_TEXT_MAX) {
+		size_t n = AFGW_MATCH_TEXT_MAX;
+		while (n > 0 && ((unsigned char)text.p[n] & 0xc0) == 0x80)
+			n--;
+		text.len = n;
+		res->truncated = true;
+	}
+	w->ex.n_urls = w->ex.n_contacts = w->ex.n_numbers = w->ex.dropped = 0;
+	w->orig = text;
+	if (afgw_normalize(text.p ? text.p : "", text.len, AFGW_NORM_ALL, &w->nb) < 0)
+		return -ENOMEM;
+	afgw_extract_all(w->nb.text, w->nb.len, w->cc, &w->ex);
+	res->norm = w->nb.text;
+	res->norm_len = w->nb.len;
+
+	struct scan_ctx c = { .w = w, .res = res };
+	int rc = scan_one(&c, AFGW_RULE_TEXT, w->nb.text, w->nb.len);
+	if (rc == 0)
+		scan_items(&c, AFGW_RULE_URL, w->ex.urls, w->ex.n_urls, &rc);
+	if (rc == 0)
+		scan_items(&c, AFGW_RULE_CONTACT, w->ex.contacts, w->ex.n_contacts, &rc);
+	if (rc == 0)
+		scan_items(&c, AFGW_RULE_NUMBER, w->ex.numbers, w->ex.n_numbers, &rc);
+	if (rc == 0 && m->caller.p)
+		rc = scan_one(&c, AFGW_RULE_CALLER, m->caller.p, m->caller.len);
+	if (rc == 0 && m->callee.p)
+		rc = scan_one(&c, AFGW_RULE_CALLEE, m->callee.p, m->callee.len);
+	if (rc == 0 && m->sender.p)
+		rc = scan_one(&c, AFGW_RULE_SENDER, m->sender.p, m->sender.len);
+	if (rc == 0)
+		rc = map_text_hits(w, res, false);
+	if (rc < 0) {
+		reset_result(res, w);
+		return rc;
+	}
+	res->score = afgw_match_score(res->positive, res->negative, c.strongest);
+	return 0;
+}
+
+static int count_match(unsigned int id, unsigned long long from, unsigned long long to,
+		       unsigned int flags, void *ctx)
+{
+	(void)from;
+	(void)to;
+	(void)flags;
+	struct afgw_match_worker *w = ctx;
+	if (w->seen[id] != w->epoch) {
+		w->seen[id] = w->epoch;
+		w->raw_hits++;
+	}
+	return 0;
+}
+
+int afgw_match_scan_normalized(struct afgw_match_worker *w, const char *norm, size_t len)
+{
+	hs_database_t *db = w->rs->db[AFGW_RULE_TEXT];
+	if (!db || !len)
+		return 0;
+	if (++w->epoch == 0) {
+		memset(w->seen, 0, w->n_seen * sizeof(*w->seen));
+		w->epoch = 1;
+	}
+	w->raw_hits = 0;
+	if (hs_scan(db, norm, (unsigned)len, 0, w->scratch, count_match, w) != HS_SUCCESS)
+		return -EIO;
+	return (int)w->raw_hits;
+}
+
+/* ---- lint -------------------------------------------------------------- */
+
+static bool rule_hit(const struct afgw_match_worker *w, size_t i)
+{
+	return w->seen[i] == w->epoch;
+}
+
+/*
+ * Characters in a regex that normalized text never holds (upper case
+ * under `case`, full-width forms, traditional characters, ...): each code
+ * point outside escapes is normalized alone and compared.
+ */
+static int lint_regex_chars(const struct afgw_ruleset *rs, const struct afgw_rule *r,
+			    struct afgw_norm_buf *nb, struct afgw_rules_diag *d)
+{
+	const char *p = r->pattern;
+	size_t n = strlen(p);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)p[i];
+		size_t cl = utf8_len(c);
+		if (c == '\\') {
+			i += 1 + (i + 1 < n ? utf8_len((unsigned char)p[i + 1]) : 0);
+			continue;
+		}
+		if (i + cl > n)
+			break;
+		bool check = c >= 0x80 || ((c >= 'A' && c <= 'Z') && !(r->flags & AFGW_RULE_F_NOCASE));
+		if (check) {
+			if (afgw_normalize(p + i, cl, AFGW_NORM_ALL, nb) < 0)
+				return -ENOMEM;
+			if (nb->len && (nb->len != cl || memcmp(nb->text, p + i, cl))) {
+				afgw_rules_diag_add(d, AFGW_DIAG_WARNING,
+						    rs->rules.files[r->file], r->pattern_line,
+						    "rule '%s': regex has '%.*s', which normalized text never contains (write '%s')",
+						    r->id, (int)cl, p + i, nb->text);
+				return 1;
+			}
+		}
+		i += cl;
+	}
+	return 0;
+}
+
+int afgw_ruleset_lint(const struct afgw_ruleset *rs, unsigned country_code,
+		      struct afgw_rules_diag *d)
+{
+	struct afgw_match_worker *w = NULL;
+	struct afgw_match_result *res = malloc(sizeof(*res));
+	struct afgw_norm_buf nb;
+	afgw_norm_buf_init(&nb);
+	int warnings = 0, rc;
+	if (!res || (rc = afgw_match_worker_new(rs, country_code, &w)) < 0) {
+		warnings = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < rs->rules.n; i++) {
+		const struct afgw_rule *r = &rs->rules.rule[i];
+		const char *file = rs->rules.files[r->file];
+		if (!r->n_match || !r->n_nomatch) {
+			afgw_rules_diag_add(d, AFGW_DIAG_WARNING, file, r->line,
+					    "rule '%s': no %s examples", r->id,
+					    !r->n_match ? "match" : "nomatch");
+			warnings++;
+		}
+		if ((r->flags & AFGW_RULE_F_REGEX) && normalized_kind(r->kind)) {
+			rc = lint_regex_chars(rs, r, &nb, d);
+			if (rc < 0) {
+				warnings = rc;
+				goto out;
+			}
+			warnings += rc;
+		}
+		if (!rs->cx[i].expr)
+			continue;
+		for (int want = 1; want >= 0; want--) {
+			const struct afgw_rule_example *ex = want ? r->match : r->nomatch;
+			unsigned nex = want ? r->n_match : r->n_nomatch;
+			for (unsigned j = 0; j < nex; j++) {
+				struct afgw_match_msg m;
+				memset(&m, 0, sizeof(m));
+				struct afgw_number num;
+				struct afgw_str raw = afgw_str_make(ex[j].text, strlen(ex[j].text));
+				if (normalized_kind(r->kind) || r->kind == AFGW_RULE_NUMBER) {
+					m.text = raw;
+				} else {
+					afgw_number_canon(raw, AFGW_TON_NONE, country_code, &num);
+					struct afgw_str s = afgw_str_make(num.canon, num.len);
+					if (r->kind == AFGW_RULE_CALLER)
+						m.caller = s;
+					else if (r->kind == AFGW_RULE_CALLEE)
+						m.callee = s;
+					else
+						m.sender = s;
+				}
+				rc = afgw_match_scan(w, &m, res);
+				if (rc < 0) {
+					warnings = rc;
+					goto out;
+				}
+				if (rule_hit(w, i) != (bool)want) {
+					afgw_rules_diag_add(d, AFGW_DIAG_WARNING, file, ex[j].line,
+							    "rule '%s': %s example %s", r->id,
+							    want ? "match" : "nomatch",
+							    want ? "does not match" : "matches");
+					warnings++;
+				}
+			}
+		}
+	}
+out:
+	afgw_norm_buf_fini(&nb);
+	afgw_match_worker_free(w);
+	free(res);
+	return warnings;
+}
