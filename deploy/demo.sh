@@ -58,3 +58,18 @@ for line in open(sys.argv[1], encoding="utf-8"):
             print(f"  sms    {e['op']:<11} {e['from']} -> {e['to']}  dc={e['data_coding']} parts={e['parts']}  {text[:60]}")
 PY
 echo "== 4. events: $out/demo.events.jsonl ($(wc -l < "$out/demo.events.jsonl") lines)"
+
+echo "== 5. a preview of screening: the default rules on six decoded SMS (afgwctl rules test)"
+python3 - "$out/demo.events.jsonl" "$out/demo.sms.txt" <<'PY'
+import json, sys
+fraud_words = ("安全账户", "刷单", "VIP", "验证码", "parcel", "加V", "+v", "征信")
+picked = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    e = json.loads(line)
+    t = e.get("text")
+    if t and len(picked) < 6 and (len(picked) % 2 == 0 or any(w in t for w in fraud_words)):
+        picked.append(t.replace("\\", "\\\\").replace("\n", "\\n"))
+open(sys.argv[2], "w", encoding="utf-8").write("\n".join(picked) + "\n")
+PY
+"$build/gateway/afgwctl" rules test --file "$out/demo.sms.txt" | grep -E "^message|score:"
+echo "(full verdicts with reputation and behaviour come with 'afgw replay', not in this build yet)"
