@@ -195,6 +195,7 @@ static int cmd_decode(int argc, char **argv)
 		return 1;
 	}
 	int status = 0;
+	int opened = 0;
 	for (int i = optind; i < argc; i++) {
 		char err[AFGW_CAPTURE_ERRLEN];
 		struct afgw_capture *cap;
@@ -203,6 +204,7 @@ static int cmd_decode(int argc, char **argv)
 			status = 2;
 			continue;
 		}
+		opened++;
 		struct afgw_frame f;
 		int rc;
 		while ((rc = afgw_capture_next(cap, &f)) == 1)
@@ -218,7 +220,7 @@ static int cmd_decode(int argc, char **argv)
 		fprintf(stderr, "afgw decode: cannot write output: %s\n", strerror(errno));
 		status = 1;
 	}
-	if (!quiet) {
+	if (!quiet && opened) {
 		uint64_t cnt[AFGW_C_COUNT];
 		afgw_dissect_counters(d, cnt);
 		fprintf(stderr, "afgw decode: %llu frames, %llu events (%llu SIP messages, %llu SMS)\n",
