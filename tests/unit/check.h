@@ -55,6 +55,13 @@ static unsigned check_passed, check_failed;
 
 #define CHECK_STR(s, lit) CHECK_MEM((s).p, (s).len, lit)
 
+/* Compare a NUL-terminated string (NULL counts as "") with another. */
+#define CHECK_CSTR(s, lit)                                                       \
+	do {                                                                     \
+		const char *check_s_ = (s);                                      \
+		CHECK_MEM(check_s_, check_s_ ? strlen(check_s_) : 0, lit);       \
+	} while (0)
+
 static inline int check_report(void)
 {
 	printf("%u passed, %u failed\n", check_passed, check_failed);

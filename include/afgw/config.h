@@ -1,0 +1,136 @@
+/*
+ * config.h - the gateway's configuration file, gateway/config.c.
+ *
+ * One YAML file (deploy/afgw.yaml is the annotated example) configures the
+ * whole gateway: mode, Redis, numbers, workers, rules, score thresholds
+ * and weights, behaviour windows, memcaps and output.  Every key is
+ * optional and has the default given below (afgw_config_default); a key
+ * the gateway does not know, a value of the wrong type or out of range, a
+ * duplicate key or a YAML syntax error is refused at start with
+ * "file:line: message" naming the key by its dotted path.
+ *
+ * Thread: the control thread, at start and on reload; the struct is plain
+ * data afterwards, read by everyone.  Ownership: the strings inside belong
+ * to the struct (afgw_config_fini frees them).
+ */
+#ifndef AFGW_CONFIG_H
+#define AFGW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AFGW_CONFIG_FILE_MAX (1u << 20)  /* bytes in a config file */
+#define AFGW_CONFIG_ALLOW_MAX 4096       /* numbers in allow_numbers */
+#define AFGW_CONFIG_PORTS_MAX 3          /* sip_ports / smpp_ports entries */
+#define AFGW_CONFIG_ERR 512              /* room for one error line */
+
+enum afgw_mode { AFGW_MODE_TAP, AFGW_MODE_BRIDGE, AFGW_MODE_SMPP_PROXY };
+
+struct afgw_config_redis {
+	char *url;                     /* "unix:///path/redis.sock", "tcp://host:port" or
+	                                  "redis://host:port"; NULL: no Redis (replica empty,
+	                                  built-in allow list only) */
+	char *password;                /* AUTH; NULL: none */
+	unsigned db;                   /* SELECT; default 0 */
+	unsigned connect_timeout_ms;   /* default 1000 */
+	unsigned command_timeout_ms;   /* default 2000 */
+	unsigned retry_ms;             /* wait between reconnects, default 1000 */
+};
+
+struct afgw_config_score {
+	int warn;                      /* score at or above: warn; default 50 */
+	int block;                     /* score at or above: block; default 80; warn <= block */
+	/* Weights (0..100) of the non-rule signals; rule weights live in the rules. */
+	int graylist;                  /* cap on a graylist entry's score, default 60 */
+	int report_each;               /* points per independent resident report, default 20 */
+	int report_cap;                /* most that reports can reach, default 60 */
+	unsigned report_halflife_days; /* decay of report points, default 14 */
+	int mass_calling;              /* default 60 */
+	int wangiri;                   /* default 70 */
+	int sms_fanout;                /* default 30 */
+	int call_and_sms;              /* default 20 */
+};
+
+struct afgw_config_behaviour {
+	unsigned mass_call_window_s;   /* default 60 */
+	unsigned mass_call_callees;    /* distinct callees per caller in the window; default 15 */
+	unsigned wangiri_ring_max_s;   /* INVITE .. CANCEL at most this; default 6 */
+	unsigned wangiri_window_s;     /* default 600 */
+	unsigned wangiri_callees;      /* distinct callees rung short in the window; default 5 */
+	unsigned fanout_window_s;      /* default 600 */
+	unsigned fanout_recipients;    /* same text to this many distinct recipients; default 20 */
+	unsigned call_sms_window_s;    /* call and SMS, same pair, within; default 1800 */
+	unsigned flag_hold_s;          /* a flagged number stays flagged this long; default 3600 */
+	unsigned fleet_sync_ms;        /* counters pushed to / read from Redis; default 1000,
+	                                  0: never (one gateway sees everything) */
+};
+
+struct afgw_config_memcap {
+	unsigned tcp_flows;            /* default 65536 */
+	unsigned tcp_windows;          /* default 256 */
+	unsigned frag_datagrams;       /* default 256 */
+	unsigned concat_messages;      /* default 4096 */
+	size_t concat_bytes;           /* default 4 MiB */
+	unsigned concat_timeout_s;     /* default 60 */
+	uint32_t smpp_max_pdu;         /* default 65536 */
+	size_t sip_stream_bytes;       /* default 256 KiB */
+	unsigned behaviour_numbers;    /* callers / texts / pairs tracked per table; default 65536 */
+	unsigned dialogs;              /* calls waiting for CANCEL / answer; default 65536 */
+	size_t replica_numbers;        /* reputation entries kept; default 16 Mi (16777216) */
+	size_t queue_bytes;            /* per worker input queue; default 8 MiB */
+};
+
+struct afgw_config_output {
+	char *events;                  /* "-" (stdout, the default), a file path, or "none";
+	                                  NULL means "-" (the file's "-" is stored as NULL) */
+	bool evidence;                 /* locate regex evidence for reported hits; default true */
+};
+
+struct afgw_config {
+	char *path;                    /* the file it came from; NULL for defaults */
+	enum afgw_mode mode;           /* default tap */
+	unsigned country_code;         /* 1..999, default 86 */
+	unsigned workers;              /* 1..64, default 1 */
+	char *rules;                   /* rule set directory; NULL: the repository's default set */
+	uint16_t sip_ports[AFGW_CONFIG_PORTS_MAX + 1];  /* 0-terminated; default 5060, 5080 */
+	uint16_t smpp_ports[AFGW_CONFIG_PORTS_MAX + 1]; /* default 2775 */
+	char **allow_numbers;          /* canonical numbers always allowed, besides the built-in
+	                                  emergency and service numbers; sorted, no repeats */
+	size_t n_allow;
+	struct afgw_config_redis redis;
+	struct afgw_config_score score;
+	struct afgw_config_behaviour behaviour;
+	struct afgw_config_memcap memcap;
+	struct afgw_config_output output;
+};
+
+/* Fill cfg with the defaults above (no allocation). */
+void afgw_config_default(struct afgw_config *cfg);
+
+/*
+ * Fill cfg with the defaults, then read a YAML config file over them.
+ * Keys are the struct fields' names with the sections as YAML mappings
+ * (redis.url, score.warn, behaviour.mass_call_window_s, memcap.tcp_flows,
+ * output.events ...; mode is "tap", "bridge" or "smpp-proxy").  On error returns -EINVAL
+ * (bad content), -ENOMEM or -errno (cannot read) and writes one line,
+ * "file:line: message" (no newline), into err; cfg is then left with
+ * defaults and nothing allocated.  Numbers in allow_numbers are
+ * canonicalised with the file's country_code (number.h); one that is not a
+ * number is an error.  A YAML null (~) for rules, redis.url,
+ * redis.password or output.events, or for a whole section, keeps the
+ * default.  cfg's previous contents are overwritten, not freed: fini a
+ * loaded config before loading into it again.  err may be NULL.
+ */
+int afgw_config_load(struct afgw_config *cfg, const char *path, char *err, size_t errlen);
+
+/* The same from memory; name is what messages call the file. */
+int afgw_config_load_buffer(struct afgw_config *cfg, const char *name, const char *buf,
+			    size_t len, char *err, size_t errlen);
+
+/* Free the strings; cfg is left with defaults.  NULL-safe. */
+void afgw_config_fini(struct afgw_config *cfg);
+
+const char *afgw_mode_name(enum afgw_mode m);
+
+#endif
