@@ -1,13 +1,16 @@
 #!/bin/sh
 # deploy/demo.sh - the main job, end to end, on a fresh Debian machine.
 #
-# Today (decode stage): installs what is missing, builds afgw, generates a
-# realistic capture of SIP calls and SMPP / SIP MESSAGE SMS (Chinese and
-# English, fraud and legitimate), decodes it with `afgw decode`, and shows
-# a few decoded calls and SMS and the decoder's counters.  Screening
-# verdicts and residents' warnings join this demo as those stages land.
+# Installs what is missing, builds afgw, generates a realistic capture of
+# SIP calls and SMPP / SIP MESSAGE SMS (Chinese and English, fraud and
+# legitimate, blacklisted callers, Wangiri and mass calling), starts a
+# private redis-server, fills the reputation table the way police and
+# residents do (afgwctl number import, afgwctl report), screens the capture
+# with `afgw replay` and shows the summary and the calls and SMS that would
+# be warned about or blocked, with their reasons.  (Residents' sealed
+# warnings join this demo with the Warn stage.)
 #
-# Output goes to demo-out/ (capture, ground truth, events).
+# Output goes to demo-out/ (capture, ground truth, events with verdicts).
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +18,7 @@ build=${AFGW_DEMO_BUILD:-$here/build-release}
 out=$here/demo-out
 n=${AFGW_DEMO_MESSAGES:-20000}
 
-pkgs="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libhyperscan-dev
+pkgs="meson ninja-build pkg-config gcc libc6-dev redis-server redis-tools libpcap-dev libhyperscan-dev
 libhiredis-dev libsodium-dev libutf8proc-dev opencc libopencc-data libyaml-dev python3"
 missing=""
 for p in $pkgs; do
@@ -33,43 +36,62 @@ fi
 ninja -C "$build" >/dev/null
 
 mkdir -p "$out"
-echo "== 1. generate $n messages of SIP and SMPP signalling (seed 7)"
+echo "== 1. generate $n messages of SIP and SMPP signalling (seed 7): calls, SMS in Chinese and"
+echo "      English, fraud texts, blacklisted callers, Wangiri bursts, mass calling"
 "$build/bench/afgw-gen" -n "$n" --seed 7 --fraud 0.2 --sms 0.5 --tcp 0.3 --ipv6 0.2 --vlan 0.1 \
-	-o "$out/demo.pcap" --truth "$out/demo.truth.jsonl"
+	--blacklisted 0.03 --wangiri 0.03 --mass-call 0.03 \
+	-o "$out/demo.pcap" --truth "$out/demo.truth.jsonl" --blacklist-out "$out/blacklist.txt" \
+	>/dev/null
 
-echo "== 2. decode it: afgw decode demo-out/demo.pcap > demo-out/demo.events.jsonl"
-"$build/gateway/afgw" decode "$out/demo.pcap" > "$out/demo.events.jsonl"
+echo "== 2. a private redis-server on $out/redis/redis.sock (stopped at the end)"
+mkdir -p "$out/redis"
+redis-server --port 0 --unixsocket "$out/redis/redis.sock" --unixsocketperm 700 --save "" \
+	--appendonly no --dir "$out/redis" --hash-max-listpack-entries 512 >/dev/null &
+redis_pid=$!
+trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$out/redis"' EXIT
+i=0
+until redis-cli -s "$out/redis/redis.sock" ping >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 500 ] || { echo "redis-server did not start" >&2; exit 1; }
+	sleep 0.01
+done
+redis=unix://$out/redis/redis.sock
 
-echo "== 3. a few decoded messages"
+echo "== 3. the police import their blacklist; residents report a number"
+"$build/gateway/afgwctl" number import "$out/blacklist.txt" --list black --source police \
+	--category blacklisted --redis "$redis"
+reported=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("method") == "INVITE" and e["truth"]["pattern"] == "normal" and e.get("from"):
+        print(e["from"]); break' "$out/demo.truth.jsonl")
+for acct in app:2001 app:2002 app:2003; do
+	"$build/gateway/afgwctl" report "$reported" --reporter $acct --category impersonation \
+		--redis "$redis"
+done
+
+echo "== 4. screen the capture: afgw replay --redis $redis demo-out/demo.pcap"
+"$build/gateway/afgw" replay --redis "$redis" --workers 2 -o "$out/demo.events.jsonl" \
+	"$out/demo.pcap" 2>&1 | sed -n '/^  decode:/q;p'
+
+echo "== 5. warnings: calls and SMS that score warn or block, and why"
 python3 - "$out/demo.events.jsonl" <<'PY'
 import json, sys
-calls = sms_zh = sms_en = 0
+shown = {}
 for line in open(sys.argv[1], encoding="utf-8"):
     e = json.loads(line)
-    if e["proto"] == "sip" and e.get("method") == "INVITE" and calls < 3:
-        calls += 1
-        print(f"  call   {e['ts']}  {e['from']} -> {e['to']}  pai={e['pai']}  ua={e['user_agent']}  ({e['transport']})")
-    elif e.get("text"):
-        zh = any('\u4e00' <= ch <= '\u9fff' for ch in e["text"])
-        if (zh and sms_zh < 3) or (not zh and sms_en < 2):
-            if zh: sms_zh += 1
-            else: sms_en += 1
-            text = e["text"].replace("\n", " ")
-            print(f"  sms    {e['op']:<11} {e['from']} -> {e['to']}  dc={e['data_coding']} parts={e['parts']}  {text[:60]}")
+    v = e["verdict"]
+    if v["action"] == "allow":
+        continue
+    lead = max(v["reasons"], key=lambda r: r["weight"])
+    kind = lead["source"] + ":" + lead["id"].split(".")[1] if lead["source"] == "rule" else lead["source"] + ":" + lead["id"]
+    if shown.get(kind, 0) >= 1 or len(shown) >= 10:
+        continue
+    shown[kind] = shown.get(kind, 0) + 1
+    what = (e.get("text") or "").replace("\n", " ")[:46] if e.get("op") else e.get("method") or e.get("status")
+    top = sorted(v["reasons"], key=lambda r: -abs(r["weight"]))[:3]
+    why = ", ".join("%s %s %+d" % (r["source"], r["id"], r["weight"]) for r in top)
+    print(f"  {v['action']:<5} {v['score']:>3}  {e.get('from') or '?'} -> {e.get('to') or '?'}  {what}")
+    print(f"             because: {why}")
 PY
-echo "== 4. events: $out/demo.events.jsonl ($(wc -l < "$out/demo.events.jsonl") lines)"
-
-echo "== 5. a preview of screening: the default rules on six decoded SMS (afgwctl rules test)"
-python3 - "$out/demo.events.jsonl" "$out/demo.sms.txt" <<'PY'
-import json, sys
-fraud_words = ("安全账户", "刷单", "VIP", "验证码", "parcel", "加V", "+v", "征信")
-picked = []
-for line in open(sys.argv[1], encoding="utf-8"):
-    e = json.loads(line)
-    t = e.get("text")
-    if t and len(picked) < 6 and (len(picked) % 2 == 0 or any(w in t for w in fraud_words)):
-        picked.append(t.replace("\\", "\\\\").replace("\n", "\\n"))
-open(sys.argv[2], "w", encoding="utf-8").write("\n".join(picked) + "\n")
-PY
-"$build/gateway/afgwctl" rules test --file "$out/demo.sms.txt" | grep -E "^message|score:"
-echo "(full verdicts with reputation and behaviour come with 'afgw replay', not in this build yet)"
+echo "== events with verdicts: $out/demo.events.jsonl ($(wc -l < "$out/demo.events.jsonl") lines)"

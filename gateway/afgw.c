@@ -2,7 +2,7 @@
  * afgw.c - the gateway program: subcommand dispatch.
  *
  *   afgw decode FILE...   decode only: Event JSON lines on stdout
- *   afgw replay ...       full pipeline on capture files (not in this build yet)
+ *   afgw replay FILE...   full pipeline on capture files: events with verdicts
  *   afgw run -c CONFIG    the daemon (not in this build yet)
  *
  * Exit status (a contract, DESIGN.md §8): 0 success, 1 runtime failure,
@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "afgw_config.h"
@@ -22,6 +24,10 @@
 #include "afgw/dissect.h"
 #include "afgw/event.h"
 #include "afgw/log.h"
+#include "afgw/match.h"
+#include "afgw/reputation.h"
+#include "afgw/rules.h"
+#include "afgw/worker.h"
 
 static const char usage_top[] =
 	"usage: afgw [--version] [--help] COMMAND [ARGS]\n"
@@ -30,7 +36,7 @@ static const char usage_top[] =
 	"\n"
 	"commands:\n"
 	"  decode FILE...   decode captures: one JSON line per SIP message and SMS\n"
-	"  replay FILE...   the full screening pipeline on captures (not yet available)\n"
+	"  replay FILE...   the full screening pipeline on captures: events with verdicts\n"
 	"  run -c CONFIG    the live gateway daemon (not yet available)\n"
 	"\n"
 	"'afgw COMMAND --help' describes a command.\n";
@@ -57,10 +63,31 @@ static const char usage_decode[] =
 	"(everything before the damage is still decoded).\n";
 
 static const char usage_replay[] =
-	"usage: afgw replay FILE... [-c CONFIG] [--redis URL]\n"
+	"usage: afgw replay [OPTIONS] FILE...\n"
 	"\n"
-	"The full pipeline (decode, match, score) on capture files.  Not available in\n"
-	"this build yet: it arrives with the Match and Score stages.  Use 'afgw decode'.\n";
+	"The full screening pipeline on pcap / pcapng captures: decode, normalize, match\n"
+	"the rule set, look numbers up in the reputation replica, behaviour detectors,\n"
+	"score.  One Event JSON object per line on stdout for every SIP message and SMS,\n"
+	"with its \"verdict\" (action allow / warn / block, score, reasons, ruleset); a\n"
+	"summary on stderr (messages, verdicts by action and category, unscanned by\n"
+	"reason); a progress line while stderr is a terminal.\n"
+	"\n"
+	"options:\n"
+	"  -c, --config FILE  gateway config (deploy/afgw.yaml); default: built-in defaults\n"
+	"  --redis URL        reputation from this Redis: unix:///path/redis.sock or\n"
+	"                     tcp://host:port (overrides redis.url of the config)\n"
+	"  --rules DIR        rule set directory (default: the config's, else the\n"
+	"                     repository's rules/default)\n"
+	"  --workers N        worker threads (default: the config's, 1)\n"
+	"  --country-code N   default country code for canonical numbers (default 86)\n"
+	"  --filter BPF       only packets matching this libpcap filter\n"
+	"  -o, --output FILE  events to FILE instead of stdout ('none': no events)\n"
+	"  --redis-wait MS    wait this long for the first reputation load (default 15000)\n"
+	"  -q, --quiet        no summary, no progress line\n"
+	"  -h, --help         this text\n"
+	"\n"
+	"exit status: 0 done, 1 runtime failure (output, memory), 2 bad usage, config,\n"
+	"rules or an unreadable / damaged capture (what could be read is still screened).\n";
 
 static const char usage_run[] =
 	"usage: afgw run -c CONFIG\n"
@@ -237,6 +264,343 @@ static int cmd_decode(int argc, char **argv)
 	return status;
 }
 
+/* ---- replay ------------------------------------------------------- */
+
+/* The rule set directory when none is configured: the source tree's when
+ * this program runs from the build tree, else the installed one. */
+static const char *default_rules_dir(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		size_t bl = strlen(AFGW_BUILD_DIR);
+		if (!strncmp(exe, AFGW_BUILD_DIR, bl) && exe[bl] == '/')
+			return AFGW_SOURCE_DIR "/rules/default";
+	}
+	if (access(AFGW_RULES_INSTALL_DIR, R_OK) == 0)
+		return AFGW_RULES_INSTALL_DIR;
+	return AFGW_SOURCE_DIR "/rules/default";
+}
+
+/* Load and compile a rule directory; errors go to stderr as file:line. */
+static int load_ruleset(const char *dir, struct afgw_ruleset **out)
+{
+	struct afgw_rules rules;
+	struct afgw_rules_diag d;
+	afgw_rules_init(&rules);
+	afgw_rules_diag_init(&d);
+	int rc = afgw_rules_load_dir(&rules, dir, &d);
+	if (rc == 0)
+		rc = afgw_ruleset_new(&rules, 0, &d, out);
+	for (unsigned i = 0; i < d.n; i++)
+		if (rc != 0 || d.msg[i].level == AFGW_DIAG_ERROR)
+			fprintf(stderr, "afgw replay: %s\n", d.msg[i].text);
+	if (rc != 0 && d.n == 0)
+		fprintf(stderr, "afgw replay: %s: %s\n", dir, strerror(-rc));
+	afgw_rules_fini(&rules);
+	afgw_rules_diag_fini(&d);
+	return rc;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+struct progress {
+	bool on;
+	uint64_t total_bytes, done_bytes;
+	double start, last;
+};
+
+/* "[=====>     ]  45%  123,456 msgs  310,000/s  ETA 0:03" on stderr. */
+static void progress_show(struct progress *pg, uint64_t msgs, bool final)
+{
+	double t = now_s();
+	if (!pg->on || (!final && t - pg->last < 0.2))
+		return;
+	pg->last = t;
+	double frac = pg->total_bytes ? (double)pg->done_bytes / (double)pg->total_bytes : 0;
+	if (frac > 1)
+		frac = 1;
+	if (final)
+		frac = 1;
+	double rate = t > pg->start ? (double)msgs / (t - pg->start) : 0;
+	double eta = frac > 0 ? (t - pg->start) * (1 - frac) / frac : 0;
+	char bar[31];
+	int filled = (int)(frac * 30);
+	for (int i = 0; i < 30; i++)
+		bar[i] = i < filled ? '=' : i == filled ? '>' : ' ';
+	bar[30] = '\0';
+	fprintf(stderr, "\r[%s] %3d%%  %llu msgs  %.0f/s  ETA %d:%02d ", bar, (int)(frac * 100),
+		(unsigned long long)msgs, rate, (int)eta / 60, (int)eta % 60);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void print_counter(const char *name, uint64_t v)
+{
+	if (v)
+		fprintf(stderr, "  %-30s %llu\n", name, (unsigned long long)v);
+}
+
+static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep *rep,
+			   const struct afgw_ruleset *rs, unsigned files, double secs)
+{
+	uint64_t unscanned = 0;
+	for (int i = 0; i < AFGW_UNSCANNED_COUNT; i++)
+		unscanned += st->unscanned[i];
+	fprintf(stderr,
+		"afgw replay: %llu messages from %u file%s in %.2f s (%.0f messages/s), %u worker%s, "
+		"ruleset %llu (%zu rules)\n",
+		(unsigned long long)st->events, files, files == 1 ? "" : "s", secs,
+		secs > 0 ? (double)st->events / secs : 0.0, st->workers, st->workers == 1 ? "" : "s",
+		(unsigned long long)(rs ? afgw_ruleset_serial(rs) : 0),
+		rs ? afgw_ruleset_count(rs) : (size_t)0);
+	fprintf(stderr, "  messages: %llu SIP, %llu SMPP SMS (%llu SMS in all)\n",
+		(unsigned long long)st->sip_events, (unsigned long long)st->smpp_events,
+		(unsigned long long)st->sms_events);
+	fprintf(stderr,
+		"  verdicts: %llu scanned (allow %llu, warn %llu, block %llu), %llu unscanned\n",
+		(unsigned long long)st->scanned, (unsigned long long)st->action[AFGW_ALLOW],
+		(unsigned long long)st->action[AFGW_WARN], (unsigned long long)st->action[AFGW_BLOCK],
+		(unsigned long long)unscanned);
+	for (int i = 0; i < AFGW_UNSCANNED_COUNT; i++)
+		if (st->unscanned[i])
+			fprintf(stderr, "  unscanned %-20s %llu\n",
+				afgw_unscanned_name((enum afgw_unscanned)i),
+				(unsigned long long)st->unscanned[i]);
+	if (st->n_categories) {
+		fprintf(stderr, "  warn / block by category:\n");
+		for (unsigned i = 0; i < st->n_categories; i++)
+			fprintf(stderr, "    %-28s %llu / %llu\n", st->category[i].name,
+				(unsigned long long)st->category[i].warn,
+				(unsigned long long)st->category[i].block);
+		if (st->other_categories)
+			fprintf(stderr, "    %-28s %llu\n", "(other categories)",
+				(unsigned long long)st->other_categories);
+	}
+	fprintf(stderr, "  verdicts with a reason from:\n");
+	print_counter("reputation", st->rep_reasons);
+	print_counter("allowlist", st->allowlisted);
+	static const unsigned bits[] = { AFGW_BH_MASS_CALLING, AFGW_BH_WANGIRI, AFGW_BH_SMS_FANOUT,
+					 AFGW_BH_CALL_AND_SMS };
+	for (unsigned b = 0; b < 4; b++)
+		print_counter(afgw_behaviour_name(bits[b]), st->bh_reasons[b]);
+	fprintf(stderr, "  decode:\n");
+	for (int k = 0; k < AFGW_C_COUNT; k++)
+		print_counter(afgw_dissect_counter_name((enum afgw_dissect_counter)k),
+			      st->dissect[k]);
+	fprintf(stderr, "  behaviour:\n");
+	for (int k = 0; k < AFGW_BH_C_COUNT; k++)
+		print_counter(afgw_behaviour_counter_name((enum afgw_bh_counter)k), st->behaviour[k]);
+	if (rep) {
+		uint64_t c[AFGW_REP_C_COUNT];
+		afgw_rep_counters(rep, c);
+		fprintf(stderr, "  reputation:\n");
+		for (int k = 0; k < AFGW_REP_C_COUNT; k++)
+			print_counter(afgw_rep_counter_name((enum afgw_rep_counter)k), c[k]);
+	}
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "redis", required_argument, NULL, 'R' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "country-code", required_argument, NULL, 'C' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "redis-wait", required_argument, NULL, 'W' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *redis = NULL, *rules_dir = NULL, *filter = NULL,
+		   *output = NULL;
+	unsigned long workers = 0, cc = 0, redis_wait = 15000, v;
+	bool quiet = false;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'R':
+			redis = optarg;
+			break;
+		case 'r':
+			rules_dir = optarg;
+			break;
+		case 'w':
+			if (!parse_uint(optarg, AFGW_PIPELINE_WORKERS_MAX, &v) || v == 0)
+				return usage_error("replay", "bad --workers '%s' (1 to %d)", optarg,
+						   AFGW_PIPELINE_WORKERS_MAX);
+			workers = v;
+			break;
+		case 'C':
+			if (!parse_uint(optarg, 999, &v) || v == 0)
+				return usage_error("replay", "bad --country-code '%s'", optarg);
+			cc = v;
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'W':
+			if (!parse_uint(optarg, 3600000, &v))
+				return usage_error("replay", "bad --redis-wait '%s'", optarg);
+			redis_wait = v;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(usage_replay, stdout);
+			return 0;
+		case '?':
+			if (optopt)
+				return usage_error("replay", "option '%s' needs a value",
+						   argv[optind - 1]);
+			return usage_error("replay", "unknown option '%s'", argv[optind - 1]);
+		default:
+			return usage_error("replay", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("replay", "%s", "no capture file given");
+
+	struct afgw_config cfg;
+	char err[AFGW_CONFIG_ERR];
+	afgw_config_default(&cfg);
+	if (config && afgw_config_load(&cfg, config, err, sizeof(err)) != 0) {
+		fprintf(stderr, "afgw replay: %s\n", err);
+		return 2;
+	}
+	int status = 0;
+	struct afgw_ruleset *rs = NULL;
+	struct afgw_rep *rep = NULL;
+	struct afgw_pipeline *p = NULL;
+	FILE *out = stdout;
+	static char obuf[1 << 20];
+
+	/* command-line options win over the file */
+	if (redis) {
+		free(cfg.redis.url);
+		cfg.redis.url = strdup(redis);
+	}
+	if (workers)
+		cfg.workers = (unsigned)workers;
+	if (cc)
+		cfg.country_code = (unsigned)cc;
+	if (!output)
+		output = cfg.output.events ? cfg.output.events : "-";
+	if (!rules_dir)
+		rules_dir = cfg.rules ? cfg.rules : default_rules_dir();
+
+	if (load_ruleset(rules_dir, &rs) != 0) {
+		status = 2;
+		goto out;
+	}
+	char rerr[AFGW_REP_ERR];
+	int rc = afgw_rep_open(&cfg, &rep, rerr, sizeof(rerr));
+	if (rc != 0) {
+		fprintf(stderr, "afgw replay: %s\n", rc == -EINVAL ? rerr : strerror(-rc));
+		status = rc == -EINVAL ? 2 : 1;
+		goto out;
+	}
+	if (cfg.redis.url) {
+		rc = afgw_rep_wait_loaded(rep, (unsigned)redis_wait);
+		if (rc == -ETIMEDOUT)
+			afgw_log(AFGW_LOG_WARN, "reputation not loaded after %lu ms; going on with "
+						"what there is",
+				 redis_wait);
+	}
+	if (!strcmp(output, "none")) {
+		out = NULL;
+	} else if (strcmp(output, "-") != 0) {
+		out = fopen(output, "w");
+		if (!out) {
+			fprintf(stderr, "afgw replay: %s: %s\n", output, strerror(errno));
+			status = 2;
+			goto out;
+		}
+	} else {
+		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	}
+
+	struct afgw_pipeline_opts po = { .cfg = &cfg, .rs = rs, .rep = rep, .out = out };
+	rc = afgw_pipeline_new(&po, &p);
+	if (rc != 0) {
+		fprintf(stderr, "afgw replay: cannot start the pipeline: %s\n", strerror(-rc));
+		status = 1;
+		goto out;
+	}
+
+	struct progress pg = { .on = !quiet && isatty(2) };
+	for (int i = optind; i < argc; i++) {
+		struct stat sb;
+		if (stat(argv[i], &sb) == 0)
+			pg.total_bytes += (uint64_t)sb.st_size;
+	}
+	pg.start = pg.last = now_s();
+	unsigned opened = 0;
+	for (int i = optind; i < argc; i++) {
+		struct afgw_capture *cap;
+		char cerr[AFGW_CAPTURE_ERRLEN];
+		if (afgw_capture_open_file(&cap, argv[i], filter, cerr, sizeof(cerr)) != 0) {
+			fprintf(stderr, "afgw replay: %s\n", cerr);
+			status = 2;
+			continue;
+		}
+		opened++;
+		struct afgw_frame f;
+		uint64_t n = 0;
+		while ((rc = afgw_capture_next(cap, &f)) == 1) {
+			afgw_pipeline_frame(p, &f);
+			pg.done_bytes += f.caplen + 16;
+			if ((++n & 4095) == 0)
+				progress_show(&pg, afgw_pipeline_scored(p), false);
+		}
+		if (rc < 0) {
+			fprintf(stderr, "afgw replay: %s\n", afgw_capture_error(cap));
+			status = 2;
+		}
+		afgw_capture_close(cap);
+	}
+	afgw_pipeline_finish(p);
+	double secs = now_s() - pg.start;
+	progress_show(&pg, afgw_pipeline_scored(p), true);
+
+	struct afgw_pipeline_stats st;
+	afgw_pipeline_stats(p, &st);
+	if (out && (fflush(out) != 0 || ferror(out) || st.write_failed)) {
+		fprintf(stderr, "afgw replay: cannot write output: %s\n", strerror(errno));
+		status = 1;
+	}
+	if (!quiet && opened)
+		replay_summary(&st, rep, rs, opened, secs);
+out:
+	afgw_pipeline_free(p);
+	if (out && out != stdout)
+		fclose(out);
+	afgw_rep_close(rep);
+	afgw_ruleset_free(rs);
+	afgw_config_fini(&cfg);
+	return status;
+}
+
 /* ---- not yet ------------------------------------------------------ */
 
 static int cmd_later(int argc, char **argv, const char *name, const char *usage)
@@ -271,7 +635,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "decode"))
 		return cmd_decode(argc - 1, argv + 1);
 	if (!strcmp(cmd, "replay"))
-		return cmd_later(argc - 1, argv + 1, "replay", usage_replay);
+		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return cmd_later(argc - 1, argv + 1, "run", usage_run);
 	if (cmd[0] == '-')

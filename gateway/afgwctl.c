@@ -8,6 +8,8 @@
  *   afgwctl rules check [DIR|FILE...]   load, compile and lint rule files
  *   afgwctl rules test [DIR] [--text T | --file F] ...
  *                                       show what the rules make of messages
+ *   afgwctl number add|del|show|list|import ...   the reputation table (ctl_number.c)
+ *   afgwctl report NUMBER ...           a resident's report (ctl_number.c)
  *
  * Exit status (DESIGN.md §8): 0 success, 1 runtime failure, 2 usage or bad
  * input, with errors as one line each on stderr naming file:line.
@@ -20,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "afgw_config.h"
+#include "ctl.h"
 #include "afgw/match.h"
 #include "afgw/number.h"
 #include "afgw/rules.h"
@@ -35,6 +38,10 @@ static const char usage[] =
 	"  rules test [DIR] [--text T | --file F]\n"
 	"                              show the normalized text, the URLs, contacts and\n"
 	"                              numbers found, every rule hit and the score\n"
+	"  number add|del|show|list|import ...\n"
+	"                              the number reputation table (black / gray / allow)\n"
+	"  report NUMBER --reporter ID --category C\n"
+	"                              a resident's report of a fraudulent number\n"
 	"\n"
 	"'afgwctl COMMAND --help' describes a command.\n";
 
@@ -556,6 +563,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "rules"))
 		return cmd_rules(argc - 1, argv + 1);
+	if (!strcmp(cmd, "number"))
+		return ctl_number_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return ctl_report_main(argc - 1, argv + 1);
 	fprintf(stderr, "afgwctl: unknown %s '%s' (try 'afgwctl --help')\n",
 		cmd[0] == '-' ? "option" : "command", cmd);
 	return 2;

@@ -1,0 +1,62 @@
+#!/bin/sh
+# bench/bench_replay.sh - the full pipeline (afgw replay: decode, normalize,
+# match, reputation, behaviour, score, Event JSON with verdicts) on a
+# generated 1M-message capture, with 1 and 2 workers, beside decode only
+# (afgw decode: the same capture, Event JSON without verdicts).  A throwaway
+# redis-server holds the generator's blacklist.
+#
+# usage: bench/bench_replay.sh [BUILD_DIR] [MESSAGES]
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$here/build-release}
+n=${2:-1000000}
+work=${AFGW_BENCH_DIR:-/tmp/afgw-bench}
+mkdir -p "$work"
+[ -f "$build/build.ninja" ] || meson setup "$build" "$here" -Dbuildtype=release >/dev/null
+ninja -C "$build" >/dev/null
+
+cap=$work/mixed-$n.pcap
+if [ ! -f "$cap" ]; then
+	echo "generating $n messages..."
+	"$build/bench/afgw-gen" -n "$n" --seed 1 --tcp 0.3 --ipv6 0.2 --vlan 0.1 --sms 0.4 \
+		-o "$cap" --truth "$work/mixed-$n.truth.jsonl"
+fi
+"$build/bench/afgw-gen" -n 10 -o "$work/tiny.pcap" --blacklist-out "$work/blacklist.txt" >/dev/null
+
+dir=$(mktemp -d /tmp/afgw-bench-redis-XXXXXX)
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --save "" \
+	--appendonly no --dir "$dir" >/dev/null &
+pid=$!
+i=0
+until redis-cli -s "$dir/redis.sock" ping >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 500 ] || { echo "redis-server did not start" >&2; exit 1; }
+	sleep 0.01
+done
+url=unix://$dir/redis.sock
+"$build/gateway/afgwctl" number import "$work/blacklist.txt" --list black --source police \
+	--redis "$url" >/dev/null
+
+t_of() { # seconds a command takes, output discarded
+	python3 -c 'import subprocess, sys, time
+t = time.monotonic()
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+if r.returncode: sys.exit("failed: " + " ".join(sys.argv[1:]))
+print(f"{time.monotonic() - t:.3f}")' "$@"
+}
+best() { # best of 3
+	a=$(t_of "$@"); b=$(t_of "$@"); c=$(t_of "$@")
+	python3 -c "print(min($a, $b, $c))"
+}
+msgs=$("$build/gateway/afgw" decode "$cap" 2>/dev/null | wc -l)
+t_dec=$(best "$build/gateway/afgw" decode -q "$cap")
+t_w1=$(best "$build/gateway/afgw" replay -q --redis "$url" --workers 1 -o /dev/null "$cap")
+t_w2=$(best "$build/gateway/afgw" replay -q --redis "$url" --workers 2 -o /dev/null "$cap")
+python3 - "$msgs" "$t_dec" "$t_w1" "$t_w2" <<'PY'
+import sys
+n, dec, w1, w2 = int(sys.argv[1]), *map(float, sys.argv[2:])
+print(f"messages:                 {n}")
+print(f"afgw decode (decode only): {dec:.3f} s  {n/dec:12,.0f} messages/s")
+print(f"afgw replay, 1 worker:     {w1:.3f} s  {n/w1:12,.0f} messages/s  ({dec/w1:.2f}x decode only)")
+print(f"afgw replay, 2 workers:    {w2:.3f} s  {n/w2:12,.0f} messages/s  ({dec/w2:.2f}x decode only, {w1/w2:.2f}x 1 worker)")
+PY

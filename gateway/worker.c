@@ -1,0 +1,955 @@
+/*
+ * worker.c - the screening pipeline (worker.h): dispatch, workers, the
+ * in-order score stage.
+ *
+ * Dispatch.  The capture thread decodes just enough of each frame (L2-L4,
+ * afgw_packet_decode) to hash its flow symmetrically: both directions of
+ * a TCP connection or UDP flow land on the same worker, and IP fragments
+ * (which carry no ports after the first) are hashed by addresses and IP
+ * id, so a datagram's fragments meet on one worker.  The frame is copied
+ * into that worker's input ring together with its sequence number.
+ *
+ * Workers.  Each worker decodes its frames (dissect.c) and, for every
+ * message that comes out, runs the match stage, renders the Event JSON
+ * fields and writes a compact record into its output ring: the sequence
+ * number of the frame that completed the message, what behaviour and
+ * reputation need (numbers, Call-ID, text hash, SIP kind), the content
+ * score and rule hits, and the JSON.  After a frame it publishes "done
+ * up to seq".
+ *
+ * The score stage (the capture thread again) merges the output rings in
+ * sequence order.  The record at the head of worker i with tag s can go
+ * once no other worker can still produce a record tagged below s: each
+ * other worker either has a record waiting (its records come in order, so
+ * that one is later), or has finished every frame up to s, or has
+ * finished every frame it was given.  Records are then scored one by one
+ * exactly as the single-threaded path scores them: same order, same
+ * answers, for any number of workers.  (Messages released by the end of
+ * input flush all carry the same tag and go by worker order; only they
+ * can be ordered differently with a different worker count.)
+ *
+ * Rings are single-producer single-consumer byte rings with records laid
+ * end to end; a thread with nothing to do spins briefly, then sleeps on a
+ * condition variable that the other side signals only when it sees the
+ * sleeper's flag, so the steady state takes no lock.
+ */
+#include "afgw/worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "afgw/event.h"
+#include "afgw/log.h"
+#include "afgw/packet.h"
+
+/* ---- SPSC byte ring -------------------------------------------------- */
+
+#define REC_ALIGN 8
+#define REC_WRAP 0u          /* size field of a wrap marker */
+#define SPIN 4000
+
+struct waiter {
+	atomic_int waiting;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void waiter_init(struct waiter *w)
+{
+	atomic_init(&w->waiting, 0);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+}
+
+static void waiter_fini(struct waiter *w)
+{
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
+static void waiter_wake(struct waiter *w)
+{
+	if (atomic_load(&w->waiting)) {
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+/*
+ * Sleep until ready(arg) holds.  The flag is set before the final check
+ * (both sequentially consistent), so a waker that changed the state after
+ * that check sees the flag and signals; the timed wait is a second line.
+ */
+static void waiter_wait(struct waiter *w, bool (*ready)(void *), void *arg)
+{
+	for (int i = 0; i < SPIN; i++) {
+		if (ready(arg))
+			return;
+		if (i > SPIN / 2)
+			sched_yield();
+	}
+	pthread_mutex_lock(&w->mu);
+	atomic_store(&w->waiting, 1);
+	while (!ready(arg)) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 2000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &t);
+	}
+	atomic_store(&w->waiting, 0);
+	pthread_mutex_unlock(&w->mu);
+}
+
+struct ring {
+	uint8_t *buf;
+	size_t cap;                          /* power of two */
+	_Alignas(64) atomic_size_t head;     /* consumer, monotonic */
+	_Alignas(64) atomic_size_t tail;     /* producer, monotonic */
+	size_t reserved;                     /* producer: bytes of the open reservation */
+};
+
+static int ring_init(struct ring *r, size_t cap)
+{
+	size_t c = 1 << 16;
+	while (c < cap)
+		c <<= 1;
+	r->buf = aligned_alloc(64, c);
+	if (!r->buf)
+		return -ENOMEM;
+	r->cap = c;
+	atomic_init(&r->head, 0);
+	atomic_init(&r->tail, 0);
+	return 0;
+}
+
+static void ring_fini(struct ring *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+static size_t rec_round(size_t n)
+{
+	return (n + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
+}
+
+/* Room for a record of n bytes (n <= cap / 2), contiguous; NULL if the
+ * ring is too full now.  A record that would cross the end is placed at
+ * the start after a wrap marker. */
+static void *ring_reserve(struct ring *r, size_t n)
+{
+	n = rec_round(n);
+	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	size_t pos = tail & (r->cap - 1);
+	size_t need = n + (pos + n > r->cap ? r->cap - pos : 0);
+	if (r->cap - (tail - head) < need)
+		return NULL;
+	if (pos + n > r->cap) {
+		memset(r->buf + pos, 0, sizeof(uint32_t)); /* REC_WRAP */
+		atomic_store_explicit(&r->tail, tail + (r->cap - pos), memory_order_release);
+		pos = 0;
+	}
+	r->reserved = n;
+	return r->buf + pos;
+}
+
+static void ring_commit(struct ring *r)
+{
+	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	atomic_store(&r->tail, tail + r->reserved);
+}
+
+/* The next record, or NULL when empty. */
+static void *ring_peek(struct ring *r)
+{
+	for (;;) {
+		size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+		size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (head == tail)
+			return NULL;
+		size_t pos = head & (r->cap - 1);
+		uint32_t size;
+		memcpy(&size, r->buf + pos, sizeof(size));
+		if (size != REC_WRAP)
+			return r->buf + pos;
+		atomic_store(&r->head, head + (r->cap - pos));
+	}
+}
+
+static void ring_release(struct ring *r, size_t n)
+{
+	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	atomic_store(&r->head, head + rec_round(n));
+}
+
+struct space_arg {
+	struct ring *r;
+	size_t n;
+};
+
+/* Would ring_reserve(r, n) succeed now? */
+static bool has_space(void *arg)
+{
+	struct space_arg *a = arg;
+	size_t n = rec_round(a->n);
+	size_t tail = atomic_load(&a->r->tail), head = atomic_load(&a->r->head);
+	size_t pos = tail & (a->r->cap - 1);
+	size_t need = n + (pos + n > a->r->cap ? a->r->cap - pos : 0);
+	return a->r->cap - (tail - head) >= need;
+}
+
+static bool ring_empty(struct ring *r)
+{
+	return atomic_load(&r->head) == atomic_load(&r->tail);
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+enum in_type { IN_FRAME = 1, IN_FLUSH, IN_STOP };
+
+struct in_rec {
+	uint32_t size;                 /* whole record */
+	uint32_t type;
+	uint64_t seq;
+	uint64_t ts_us;
+	uint32_t caplen, len;
+	int32_t linktype;
+	uint32_t pad;
+	/* frame bytes follow */
+};
+
+#define CALLID_MAX 255
+
+enum { OUT_SCANNED = 1, OUT_SMS = 2, OUT_SIP = 4 };
+
+struct out_rec {
+	uint32_t size;
+	uint32_t json_len;
+	uint64_t seq;
+	uint64_t ts_us;
+	uint64_t text_hash;
+	int16_t content;
+	uint8_t bh_kind;
+	uint8_t flags;                 /* OUT_* */
+	uint8_t unscanned;             /* enum afgw_unscanned, if !OUT_SCANNED */
+	uint8_t caller_len, callee_len, callid_len;
+	uint16_t n_hits;
+	uint16_t pad;
+	uint32_t pad2;
+	/* uint32_t hits[n_hits]; caller; callee; call-id; JSON (without the closing brace) */
+};
+
+/* ---- the pipeline ------------------------------------------------------ */
+
+struct worker {
+	struct afgw_pipeline *p;
+	unsigned index;
+	struct afgw_dissect *d;
+	struct afgw_match_worker *mw;
+	struct afgw_jbuf jb;
+	struct afgw_match_result res;
+	uint64_t cur_seq;              /* tag of the frame being processed */
+
+	/* threaded mode */
+	pthread_t thread;
+	bool started;
+	struct ring in, out;
+	struct waiter in_wait;         /* worker sleeps: input empty */
+	struct waiter out_wait;        /* worker sleeps: output full */
+	_Alignas(64) atomic_uint_fast64_t done;   /* last frame seq fully processed */
+	uint64_t sent;                 /* last frame seq given (capture thread) */
+	uint8_t *scratch;              /* inline mode: one output record */
+	size_t scratch_cap;
+};
+
+struct afgw_pipeline {
+	const struct afgw_config *cfg;
+	const struct afgw_ruleset *rs;
+	struct afgw_rep *rep;
+	FILE *out;
+	unsigned n;
+	bool threaded;
+	struct worker *w;
+	uint64_t seq;
+	struct waiter main_wait;       /* capture thread sleeps: nothing to merge, input full */
+
+	struct afgw_behaviour *bh;
+	struct afgw_jbuf vb;           /* verdict JSON */
+	struct afgw_score_hit hits[AFGW_MATCH_HITS_MAX];
+	struct afgw_pipeline_stats st;
+	atomic_uint_fast64_t scored;
+	bool finished;
+};
+
+/* 64-bit FNV-1a, for texts (SMS fan-out). */
+static uint64_t hash64(const char *p, size_t len)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+static enum afgw_bh_kind sip_kind(const struct afgw_sip_msg *m)
+{
+	if (m->is_request) {
+		if (afgw_str_eq(m->method, "INVITE"))
+			return m->to.tag.len ? AFGW_BH_OTHER_SIP : AFGW_BH_INVITE;
+		if (afgw_str_eq(m->method, "CANCEL"))
+			return AFGW_BH_CANCEL;
+		return AFGW_BH_OTHER_SIP;
+	}
+	if (!afgw_str_eq(m->cseq_method, "INVITE"))
+		return AFGW_BH_OTHER_SIP;
+	if (m->status >= 200 && m->status < 300)
+		return AFGW_BH_ANSWER;
+	if (m->status == 487)
+		return AFGW_BH_REJECT;
+	return AFGW_BH_OTHER_SIP;
+}
+
+static size_t min_sz(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+static void score_record(struct afgw_pipeline *p, const struct out_rec *r);
+
+/*
+ * A worker's event callback: scan, render, and hand the record on (to
+ * the output ring, or straight to the score stage in inline mode).
+ */
+static void on_event(void *ud, const struct afgw_event *ev)
+{
+	struct worker *w = ud;
+	struct afgw_pipeline *p = w->p;
+	struct afgw_match_msg mm = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+	const struct afgw_number *caller = NULL, *callee = ev->has_to ? &ev->to : NULL;
+	uint8_t flags = 0, unscanned = 0, kind;
+
+	if (ev->proto == AFGW_PROTO_SIP)
+		flags |= OUT_SIP;
+	if (ev->is_sms) {
+		kind = AFGW_BH_SMS;
+		flags |= OUT_SMS;
+		caller = ev->has_from ? &ev->from : NULL;
+		if (ev->text)
+			mm.text = afgw_str_make(ev->text, ev->text_len);
+		if (caller)
+			mm.sender = afgw_str_make(caller->canon, caller->len);
+	} else {
+		kind = ev->sip ? (uint8_t)sip_kind(ev->sip) : AFGW_BH_OTHER_SIP;
+		caller = ev->has_pai ? &ev->pai : ev->has_from ? &ev->from : NULL;
+		if (caller)
+			mm.caller = afgw_str_make(caller->canon, caller->len);
+	}
+	if (callee)
+		mm.callee = afgw_str_make(callee->canon, callee->len);
+
+	int content = 0;
+	unsigned n_hits = 0;
+	uint64_t text_hash = 0;
+	if (!w->mw) {
+		unscanned = AFGW_UNSCANNED_NO_RULESET;
+	} else if (afgw_match_scan(w->mw, &mm, &w->res) != 0) {
+		unscanned = AFGW_UNSCANNED_MATCH_ERROR;
+	} else {
+		flags |= OUT_SCANNED;
+		content = w->res.score;
+		n_hits = w->res.n_hits;
+		if (ev->is_sms && w->res.norm_len)
+			text_hash = hash64(w->res.norm, w->res.norm_len);
+	}
+	if (!(flags & OUT_SCANNED) && ev->is_sms && ev->text)
+		text_hash = hash64(ev->text, ev->text_len);
+
+	afgw_jbuf_reset(&w->jb);
+	if (p->out) {
+		afgw_json_obj_begin(&w->jb);
+		afgw_event_json_fields(&w->jb, ev);
+	}
+
+	size_t caller_len = caller ? min_sz(caller->len, 255) : 0;
+	size_t callee_len = callee ? min_sz(callee->len, 255) : 0;
+	size_t callid_len = ev->sip ? min_sz(ev->sip->call_id.len, CALLID_MAX) : 0;
+	size_t size = sizeof(struct out_rec) + n_hits * sizeof(uint32_t) + caller_len + callee_len +
+		      callid_len + w->jb.len;
+	size = rec_round(size);
+
+	uint8_t *buf;
+	if (p->threaded) {
+		if (size > w->out.cap / 2) { /* an absurd event: keep the verdict, drop its JSON */
+			w->jb.len = 0;
+			size = rec_round(sizeof(struct out_rec) + n_hits * sizeof(uint32_t) +
+					 caller_len + callee_len + callid_len);
+		}
+		struct space_arg arg = { &w->out, size };
+		while (!(buf = ring_reserve(&w->out, size))) {
+			waiter_wake(&p->main_wait);
+			waiter_wait(&w->out_wait, has_space, &arg);
+		}
+	} else {
+		if (size > w->scratch_cap) {
+			uint8_t *nb = realloc(w->scratch, size * 2);
+			if (!nb) { /* keep the verdict, lose the JSON */
+				w->jb.len = 0;
+				size = rec_round(sizeof(struct out_rec) + n_hits * sizeof(uint32_t) +
+						 caller_len + callee_len + callid_len);
+				if (size > w->scratch_cap)
+					return;
+			} else {
+				w->scratch = nb;
+				w->scratch_cap = size * 2;
+			}
+		}
+		buf = w->scratch;
+	}
+
+	struct out_rec *r = (struct out_rec *)buf;
+	memset(r, 0, sizeof(*r));
+	r->size = (uint32_t)size;
+	r->json_len = (uint32_t)w->jb.len;
+	r->seq = w->cur_seq;
+	r->ts_us = ev->ts_us;
+	r->text_hash = text_hash;
+	r->content = (int16_t)content;
+	r->bh_kind = kind;
+	r->flags = flags;
+	r->unscanned = unscanned;
+	r->caller_len = (uint8_t)caller_len;
+	r->callee_len = (uint8_t)callee_len;
+	r->callid_len = (uint8_t)callid_len;
+	r->n_hits = (uint16_t)n_hits;
+	uint8_t *q = buf + sizeof(*r);
+	for (unsigned i = 0; i < n_hits; i++) {
+		memcpy(q, &w->res.hit[i].rule, sizeof(uint32_t));
+		q += sizeof(uint32_t);
+	}
+	if (caller_len)
+		memcpy(q, caller->canon, caller_len);
+	q += caller_len;
+	if (callee_len)
+		memcpy(q, callee->canon, callee_len);
+	q += callee_len;
+	if (callid_len)
+		memcpy(q, ev->sip->call_id.p, callid_len);
+	q += callid_len;
+	if (r->json_len)
+		memcpy(q, w->jb.p, r->json_len);
+
+	if (p->threaded) {
+		ring_commit(&w->out);
+		waiter_wake(&p->main_wait);
+	} else {
+		score_record(p, r);
+	}
+}
+
+/* ---- the score stage --------------------------------------------------- */
+
+static void count_category(struct afgw_pipeline *p, const char *cat, enum afgw_action a)
+{
+	struct afgw_pipeline_stats *st = &p->st;
+	unsigned i;
+	for (i = 0; i < st->n_categories; i++)
+		if (!strcmp(st->category[i].name, cat))
+			break;
+	if (i == st->n_categories) {
+		if (i == AFGW_PIPELINE_CATEGORIES) {
+			st->other_categories++;
+			return;
+		}
+		size_t n = min_sz(strlen(cat), AFGW_RULE_ID_MAX);
+		memcpy(st->category[i].name, cat, n);
+		st->category[i].name[n] = '\0';
+		st->n_categories++;
+	}
+	if (a == AFGW_BLOCK)
+		st->category[i].block++;
+	else
+		st->category[i].warn++;
+}
+
+/* The category a warn / block verdict is filed under: that of its
+ * heaviest positive reason. */
+static const char *lead_category(const struct afgw_verdict *v)
+{
+	const char *cat = "unknown";
+	int best = 0;
+	for (unsigned i = 0; i < v->n_reasons; i++) {
+		if (v->reason[i].weight > best && v->reason[i].category && v->reason[i].category[0]) {
+			best = v->reason[i].weight;
+			cat = v->reason[i].category;
+		}
+	}
+	return cat;
+}
+
+static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
+{
+	const uint8_t *q = (const uint8_t *)(r + 1);
+	const uint32_t *hit_idx = (const uint32_t *)q;
+	q += r->n_hits * sizeof(uint32_t);
+	struct afgw_str caller = afgw_str_make((const char *)q, r->caller_len);
+	q += r->caller_len;
+	struct afgw_str callee = afgw_str_make((const char *)q, r->callee_len);
+	q += r->callee_len;
+	struct afgw_str call_id = afgw_str_make((const char *)q, r->callid_len);
+	q += r->callid_len;
+	const char *json = (const char *)q;
+	struct afgw_pipeline_stats *st = &p->st;
+
+	st->events++;
+	if (r->flags & OUT_SIP)
+		st->sip_events++;
+	else
+		st->smpp_events++;
+	if (r->flags & OUT_SMS)
+		st->sms_events++;
+	if (p->rep)
+		afgw_rep_poll(p->rep);
+
+	struct afgw_bh_msg bm = {
+		.ts_us = r->ts_us,
+		.kind = (enum afgw_bh_kind)r->bh_kind,
+		.caller = caller,
+		.callee = callee,
+		.call_id = call_id,
+		.text_hash = r->text_hash,
+	};
+	struct afgw_bh_result bres = { 0 };
+	if (p->bh)
+		afgw_behaviour_observe(p->bh, &bm, &bres);
+
+	bool scanned = r->flags & OUT_SCANNED;
+	if (!scanned)
+		st->unscanned[r->unscanned]++;
+
+	struct afgw_verdict v;
+	struct afgw_rep_result rep; /* v's reasons borrow its category */
+	if (scanned) {
+		bool have_rep = p->rep && caller.len &&
+				afgw_rep_lookup(p->rep, caller, (int64_t)(r->ts_us / 1000000), &rep);
+		unsigned n = 0;
+		for (unsigned i = 0; i < r->n_hits; i++) {
+			uint32_t idx;
+			memcpy(&idx, &hit_idx[i], sizeof(idx));
+			const struct afgw_rule *rule = afgw_ruleset_rule(p->rs, idx);
+			p->hits[n].id = rule->id;
+			p->hits[n].category = rule->category;
+			p->hits[n].weight = rule->weight;
+			n++;
+		}
+		struct afgw_score_input in = {
+			.content = r->content,
+			.hits = p->hits,
+			.n_hits = n,
+			.rep = have_rep ? &rep : NULL,
+			.bh_flags = bres.flags,
+			.ruleset = afgw_ruleset_serial(p->rs),
+		};
+		afgw_score(&p->cfg->score, &in, &v);
+		st->scanned++;
+		st->action[v.action]++;
+		if (v.action != AFGW_ALLOW)
+			count_category(p, lead_category(&v), v.action);
+		for (unsigned i = 0; i < v.n_reasons; i++) {
+			const char *src = v.reason[i].source;
+			if (!strcmp(src, "allowlist"))
+				st->allowlisted++;
+			else if (!strcmp(src, "reputation"))
+				st->rep_reasons++;
+		}
+		for (unsigned b = 0; b < 4; b++)
+			if (bres.flags & (1u << b))
+				st->bh_reasons[b]++;
+	}
+
+	if (p->out && r->json_len) {
+		afgw_jbuf_reset(&p->vb);
+		p->vb.need_comma = true;
+		if (scanned) {
+			afgw_verdict_json(&p->vb, &v);
+		} else {
+			afgw_json_key(&p->vb, "unscanned");
+			afgw_json_cstr(&p->vb, afgw_unscanned_name((enum afgw_unscanned)r->unscanned));
+		}
+		afgw_json_raw(&p->vb, "}\n", 2);
+		if (fwrite(json, 1, r->json_len, p->out) != r->json_len ||
+		    fwrite(p->vb.p, 1, p->vb.len, p->out) != p->vb.len || afgw_jbuf_failed(&p->vb))
+			st->write_failed = true;
+	}
+	atomic_store_explicit(&p->scored, st->events, memory_order_relaxed);
+}
+
+/*
+ * The worker whose head record can be scored next (see the file-top
+ * comment), or -1.
+ */
+static int merge_next(struct afgw_pipeline *p)
+{
+	uint64_t done[AFGW_PIPELINE_WORKERS_MAX];
+	bool has[AFGW_PIPELINE_WORKERS_MAX];
+	int best = -1;
+	uint64_t best_seq = UINT64_MAX;
+
+	/* done first, heads second: a worker publishes its records before its
+	 * done mark, so every record up to done[j] is visible below. */
+	for (unsigned j = 0; j < p->n; j++)
+		done[j] = atomic_load(&p->w[j].done);
+	for (unsigned j = 0; j < p->n; j++) {
+		struct out_rec *h = ring_peek(&p->w[j].out);
+		has[j] = h != NULL;
+		if (h && h->seq < best_seq) {
+			best_seq = h->seq;
+			best = (int)j;
+		}
+	}
+	if (best < 0)
+		return -1;
+	for (unsigned j = 0; j < p->n; j++) {
+		if ((int)j == best || has[j])
+			continue;
+		if (done[j] < best_seq && done[j] != p->w[j].sent)
+			return -1; /* worker j may still produce something earlier */
+	}
+	return best;
+}
+
+/* Score every record that can go now.  Returns how many. */
+static unsigned merge(struct afgw_pipeline *p)
+{
+	unsigned n = 0;
+	int j;
+	while ((j = merge_next(p)) >= 0) {
+		struct worker *w = &p->w[j];
+		struct out_rec *r = ring_peek(&w->out);
+		score_record(p, r);
+		ring_release(&w->out, r->size);
+		waiter_wake(&w->out_wait);
+		n++;
+	}
+	return n;
+}
+
+static bool in_ready(void *arg)
+{
+	struct worker *w = arg;
+	return !ring_empty(&w->in);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	for (;;) {
+		struct in_rec *r = ring_peek(&w->in);
+		if (!r) {
+			waiter_wait(&w->in_wait, in_ready, w);
+			continue;
+		}
+		uint32_t type = r->type;
+		uint64_t seq = r->seq;
+		w->cur_seq = seq;
+		if (type == IN_FRAME) {
+			struct afgw_frame f = {
+				.ts_us = r->ts_us,
+				.data = (const uint8_t *)(r + 1),
+				.caplen = r->caplen,
+				.len = r->len,
+				.linktype = r->linktype,
+			};
+			afgw_dissect_frame(w->d, &f);
+		} else if (type == IN_FLUSH) {
+			afgw_dissect_flush(w->d);
+		}
+		ring_release(&w->in, r->size);
+		atomic_store(&w->done, seq);
+		waiter_wake(&w->p->main_wait);
+		if (type == IN_STOP)
+			return NULL;
+	}
+}
+
+int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline **out)
+{
+	const struct afgw_config *cfg = o->cfg;
+	if (cfg->workers < 1 || cfg->workers > AFGW_PIPELINE_WORKERS_MAX)
+		return -EINVAL;
+	struct afgw_pipeline *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->cfg = cfg;
+	p->rs = o->rs;
+	p->rep = o->rep;
+	p->out = o->out;
+	p->n = cfg->workers;
+	p->threaded = p->n > 1;
+	p->st.workers = p->n;
+	waiter_init(&p->main_wait);
+	afgw_jbuf_init(&p->vb);
+	p->w = calloc(p->n, sizeof(*p->w));
+	if (!p->w)
+		goto nomem;
+	int rc = afgw_behaviour_new(&cfg->behaviour, cfg->memcap.behaviour_numbers,
+				    cfg->memcap.dialogs, &p->bh);
+	if (rc)
+		goto fail;
+
+	struct afgw_dissect_config dc;
+	afgw_dissect_config_default(&dc);
+	dc.country_code = cfg->country_code;
+	memcpy(dc.sip_ports, cfg->sip_ports, sizeof(dc.sip_ports));
+	memcpy(dc.smpp_ports, cfg->smpp_ports, sizeof(dc.smpp_ports));
+	dc.smpp_max_pdu = cfg->memcap.smpp_max_pdu;
+	dc.max_flows = cfg->memcap.tcp_flows;
+	dc.tcp_windows = cfg->memcap.tcp_windows;
+	dc.frag_datagrams = cfg->memcap.frag_datagrams;
+	dc.concat_messages = cfg->memcap.concat_messages;
+	dc.concat_bytes = cfg->memcap.concat_bytes;
+	dc.concat_timeout_ms = cfg->memcap.concat_timeout_s * 1000u;
+	dc.sip_stream_max = cfg->memcap.sip_stream_bytes;
+
+	for (unsigned i = 0; i < p->n; i++) {
+		struct worker *w = &p->w[i];
+		w->p = p;
+		w->index = i;
+		afgw_jbuf_init(&w->jb);
+		waiter_init(&w->in_wait);
+		waiter_init(&w->out_wait);
+		atomic_init(&w->done, 0);
+		w->d = afgw_dissect_new(&dc, on_event, w);
+		if (!w->d)
+			goto nomem;
+		if (p->rs && afgw_match_worker_new(p->rs, cfg->country_code, &w->mw) != 0)
+			goto nomem;
+		if (p->threaded) {
+			if (ring_init(&w->in, cfg->memcap.queue_bytes) != 0 ||
+			    ring_init(&w->out, cfg->memcap.queue_bytes) != 0)
+				goto nomem;
+		}
+	}
+	if (p->threaded) {
+		for (unsigned i = 0; i < p->n; i++) {
+			if (pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i]) != 0)
+				goto nomem;
+			p->w[i].started = true;
+		}
+	}
+	*out = p;
+	return 0;
+nomem:
+	rc = -ENOMEM;
+fail:
+	afgw_pipeline_free(p);
+	return rc;
+}
+
+/* Worker for a frame: a symmetric hash of the flow. */
+static unsigned flow_worker(const struct afgw_pipeline *p, const struct afgw_frame *f)
+{
+	struct afgw_pkt pkt;
+	enum afgw_pkt_status s = afgw_packet_decode(f->linktype, f->data, f->caplen, f->len, &pkt);
+	uint64_t a = 0, b = 0, x = 0;
+	if (s == AFGW_PKT_OK || s == AFGW_PKT_FRAGMENT) {
+		const uint8_t *sa = pkt.src.a, *da = pkt.dst.a;
+		size_t alen = pkt.ip_version == 4 ? 4 : 16;
+		uint64_t ha = hash64((const char *)sa, alen);
+		uint64_t hb = hash64((const char *)da, alen);
+		if (s == AFGW_PKT_OK) {
+			ha ^= (uint64_t)pkt.sport * 0x9e3779b97f4a7c15ull;
+			hb ^= (uint64_t)pkt.dport * 0x9e3779b97f4a7c15ull;
+		} else {
+			x = pkt.frag_id;
+		}
+		a = ha < hb ? ha : hb;
+		b = ha < hb ? hb : ha;
+	}
+	uint64_t h = (a * 0xff51afd7ed558ccdull) ^ (b + 0x9e3779b97f4a7c15ull) ^ (x << 17);
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 32;
+	return (unsigned)(h % p->n);
+}
+
+struct dispatch_arg {
+	struct afgw_pipeline *p;
+	struct space_arg space;
+};
+
+/* The capture thread can go on: room in the input, or something to score. */
+static bool main_ready(void *arg)
+{
+	struct dispatch_arg *a = arg;
+	return has_space(&a->space) || merge_next(a->p) >= 0;
+}
+
+/* Put a record into worker w's input, merging while it is full. */
+static void dispatch(struct afgw_pipeline *p, struct worker *w, uint32_t type, uint64_t seq,
+		     const struct afgw_frame *f)
+{
+	size_t size = sizeof(struct in_rec) + (f ? f->caplen : 0);
+	struct in_rec *r;
+	struct dispatch_arg arg = { p, { &w->in, size } };
+	while (!(r = ring_reserve(&w->in, size))) {
+		if (merge(p) == 0)
+			waiter_wait(&p->main_wait, main_ready, &arg);
+	}
+	r->size = (uint32_t)rec_round(size);
+	r->type = type;
+	r->seq = seq;
+	r->ts_us = f ? f->ts_us : 0;
+	r->caplen = f ? f->caplen : 0;
+	r->len = f ? f->len : 0;
+	r->linktype = f ? f->linktype : 0;
+	if (f && f->caplen)
+		memcpy(r + 1, f->data, f->caplen);
+	ring_commit(&w->in);
+	w->sent = seq;
+	waiter_wake(&w->in_wait);
+}
+
+void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f)
+{
+	p->seq++;
+	if (!p->threaded) {
+		p->w[0].cur_seq = p->seq;
+		afgw_dissect_frame(p->w[0].d, f);
+		return;
+	}
+	struct afgw_frame fr = *f;
+	if (fr.caplen > (1u << 18)) /* larger than any snaplen: keep the head */
+		fr.caplen = 1u << 18;
+	dispatch(p, &p->w[flow_worker(p, &fr)], IN_FRAME, p->seq, &fr);
+	if ((p->seq & 63) == 0)
+		merge(p);
+}
+
+static bool all_done(struct afgw_pipeline *p, uint64_t seq)
+{
+	for (unsigned j = 0; j < p->n; j++)
+		if (atomic_load(&p->w[j].done) < seq || !ring_empty(&p->w[j].out))
+			return false;
+	return true;
+}
+
+struct finish_arg {
+	struct afgw_pipeline *p;
+	uint64_t seq;
+};
+
+static bool finish_ready(void *arg)
+{
+	struct finish_arg *a = arg;
+	return all_done(a->p, a->seq) || merge_next(a->p) >= 0;
+}
+
+void afgw_pipeline_finish(struct afgw_pipeline *p)
+{
+	if (p->finished)
+		return;
+	p->finished = true;
+	p->seq++;
+	if (!p->threaded) {
+		p->w[0].cur_seq = p->seq;
+		afgw_dissect_flush(p->w[0].d);
+		return;
+	}
+	uint64_t flush_seq = p->seq;
+	for (unsigned j = 0; j < p->n; j++)
+		dispatch(p, &p->w[j], IN_FLUSH, flush_seq, NULL);
+	struct finish_arg a = { p, flush_seq };
+	while (!all_done(p, flush_seq)) {
+		if (merge(p) == 0)
+			waiter_wait(&p->main_wait, finish_ready, &a);
+	}
+	merge(p);
+}
+
+uint64_t afgw_pipeline_scored(const struct afgw_pipeline *p)
+{
+	return atomic_load_explicit(&((struct afgw_pipeline *)p)->scored, memory_order_relaxed);
+}
+
+void afgw_pipeline_stats(const struct afgw_pipeline *p, struct afgw_pipeline_stats *s)
+{
+	*s = p->st;
+	memset(s->dissect, 0, sizeof(s->dissect));
+	for (unsigned i = 0; i < p->n; i++) {
+		uint64_t c[AFGW_C_COUNT];
+		if (!p->w[i].d)
+			continue;
+		afgw_dissect_counters(p->w[i].d, c);
+		for (int k = 0; k < AFGW_C_COUNT; k++)
+			s->dissect[k] += c[k];
+	}
+	if (p->bh)
+		afgw_behaviour_counters(p->bh, s->behaviour);
+}
+
+void afgw_pipeline_free(struct afgw_pipeline *p)
+{
+	if (!p)
+		return;
+	if (p->threaded && p->w) {
+		for (unsigned j = 0; j < p->n; j++) {
+			struct worker *w = &p->w[j];
+			if (!w->started)
+				continue;
+			/* drain its output so that it can take the stop */
+			struct in_rec *r;
+			while (!(r = ring_reserve(&w->in, sizeof(*r)))) {
+				struct out_rec *o;
+				while ((o = ring_peek(&w->out)))
+					ring_release(&w->out, o->size);
+				sched_yield();
+			}
+			r->size = sizeof(*r);
+			r->type = IN_STOP;
+			r->seq = ++p->seq;
+			ring_commit(&w->in);
+			waiter_wake(&w->in_wait);
+			while (atomic_load(&w->done) != p->seq) {
+				struct out_rec *o;
+				while ((o = ring_peek(&w->out)))
+					ring_release(&w->out, o->size);
+				sched_yield();
+			}
+			pthread_join(w->thread, NULL);
+		}
+	}
+	for (unsigned i = 0; p->w && i < p->n; i++) {
+		struct worker *w = &p->w[i];
+		afgw_dissect_free(w->d);
+		afgw_match_worker_free(w->mw);
+		afgw_jbuf_fini(&w->jb);
+		ring_fini(&w->in);
+		ring_fini(&w->out);
+		waiter_fini(&w->in_wait);
+		waiter_fini(&w->out_wait);
+		free(w->scratch);
+	}
+	free(p->w);
+	afgw_behaviour_free(p->bh);
+	afgw_jbuf_fini(&p->vb);
+	waiter_fini(&p->main_wait);
+	free(p);
+}
+
+const char *afgw_unscanned_name(enum afgw_unscanned u)
+{
+	static const char *const names[AFGW_UNSCANNED_COUNT] = { "match_error", "no_ruleset" };
+	return (unsigned)u < AFGW_UNSCANNED_COUNT ? names[u] : "?";
+}

@@ -1,0 +1,101 @@
+/*
+ * worker.h - the screening pipeline: frames in, Event JSON lines with a
+ * verdict out.  gateway/worker.c.
+ *
+ *   capture thread ──frames──► N workers ──scanned messages──► score stage ──► output
+ *   (the caller)    symmetric  decode, normalize,  in capture   reputation, behaviour,
+ *                   flow hash  match, render JSON  order        score, verdict, counters
+ *
+ * Workers own their dissector (flow tables, reassembly), match worker
+ * (Hyperscan scratch) and JSON buffer; a frame goes to the worker its
+ * symmetric flow hash names, so a TCP stream, an SMPP session and the
+ * fragments of a datagram stay on one worker.  The score stage runs in the
+ * caller's thread and takes the workers' messages back in capture order
+ * (each message is tagged with the sequence number of the frame that
+ * completed it), so behaviour windows, reputation and verdicts are the
+ * same whatever the number of workers.  With one worker there are no
+ * threads: each frame is decoded, scanned and scored in the caller's
+ * thread.
+ *
+ * Thread: afgw_pipeline_* are called from one thread (the capture
+ * thread); the pipeline starts and joins its workers itself.
+ */
+#ifndef AFGW_WORKER_H
+#define AFGW_WORKER_H
+
+#include <stdio.h>
+
+#include "afgw/behaviour.h"
+#include "afgw/capture.h"
+#include "afgw/config.h"
+#include "afgw/dissect.h"
+#include "afgw/match.h"
+#include "afgw/reputation.h"
+#include "afgw/score.h"
+
+#define AFGW_PIPELINE_WORKERS_MAX 64
+#define AFGW_PIPELINE_CATEGORIES 64
+
+/* Why a decoded message got no verdict. */
+enum afgw_unscanned {
+	AFGW_UNSCANNED_MATCH_ERROR,    /* the scan failed (memory, Hyperscan) */
+	AFGW_UNSCANNED_NO_RULESET,     /* no rule set loaded */
+	AFGW_UNSCANNED_COUNT
+};
+
+struct afgw_pipeline_opts {
+	const struct afgw_config *cfg;
+	const struct afgw_ruleset *rs;  /* NULL: no content rules (reason no_ruleset) */
+	struct afgw_rep *rep;           /* NULL: no reputation; used only from this thread */
+	FILE *out;                      /* Event JSON lines; NULL: none */
+};
+
+struct afgw_pipeline_stats {
+	unsigned workers;
+	uint64_t events;                /* decoded messages: sip_events + smpp_events */
+	uint64_t sip_events;            /* SIP messages (SIP MESSAGE SMS included) */
+	uint64_t smpp_events;           /* SMPP SMS (after concatenation) */
+	uint64_t sms_events;            /* SMS, SMPP or SIP MESSAGE */
+	uint64_t scanned;               /* with a verdict */
+	uint64_t action[3];             /* by enum afgw_action */
+	uint64_t unscanned[AFGW_UNSCANNED_COUNT];
+	uint64_t dissect[AFGW_C_COUNT]; /* summed over workers */
+	uint64_t behaviour[AFGW_BH_C_COUNT];
+	uint64_t bh_reasons[4];         /* verdicts carrying each behaviour reason */
+	uint64_t rep_reasons;           /* verdicts with a reputation reason */
+	uint64_t allowlisted;           /* verdicts forced to allow by an allow list */
+	struct {
+		char name[AFGW_RULE_ID_MAX + 1];
+		uint64_t warn, block;
+	} category[AFGW_PIPELINE_CATEGORIES]; /* warn / block verdicts by leading category */
+	unsigned n_categories;
+	uint64_t other_categories;      /* warn / block beyond the table */
+	bool write_failed;
+};
+
+struct afgw_pipeline;
+
+/*
+ * Start a pipeline with cfg->workers workers.  The options' objects must
+ * outlive it.  Returns 0, -EINVAL or -ENOMEM.
+ */
+int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline **out);
+
+/* One captured frame (copied; f's bytes may go after the call). */
+void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f);
+
+/* End of input: flush reassembly, drain the workers, score everything. */
+void afgw_pipeline_finish(struct afgw_pipeline *p);
+
+/* Messages scored so far (for a progress line). */
+uint64_t afgw_pipeline_scored(const struct afgw_pipeline *p);
+
+/* Counters; complete after afgw_pipeline_finish. */
+void afgw_pipeline_stats(const struct afgw_pipeline *p, struct afgw_pipeline_stats *s);
+
+/* Stops the workers if still running; NULL is a no-op. */
+void afgw_pipeline_free(struct afgw_pipeline *p);
+
+const char *afgw_unscanned_name(enum afgw_unscanned u);
+
+#endif
