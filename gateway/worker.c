@@ -51,7 +51,7 @@
 
 #define REC_ALIGN 8
 #define REC_WRAP 0u          /* size field of a wrap marker */
-#define SPIN 4000
+#define SPIN 256            /* polls before sleeping; short: cores may be shared */
 
 struct waiter {
 	atomic_int waiting;
@@ -91,7 +91,7 @@ static void waiter_wait(struct waiter *w, bool (*ready)(void *), void *arg)
 	for (int i = 0; i < SPIN; i++) {
 		if (ready(arg))
 			return;
-		if (i > SPIN / 2)
+		if (i > SPIN / 4)
 			sched_yield();
 	}
 	pthread_mutex_lock(&w->mu);
@@ -359,10 +359,18 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	if (callee)
 		mm.callee = afgw_str_make(callee->canon, callee->len);
 
+	/*
+	 * Rules are about texts and about who calls whom: an SMS and a call
+	 * set-up (an INVITE) are scanned; responses and in-dialog requests
+	 * only carry the verdict of reputation and behaviour (content 0).
+	 */
+	bool scan = ev->is_sms || kind == AFGW_BH_INVITE;
 	int content = 0;
 	unsigned n_hits = 0;
 	uint64_t text_hash = 0;
-	if (!w->mw) {
+	if (!scan && w->mw) {
+		flags |= OUT_SCANNED;
+	} else if (!w->mw) {
 		unscanned = AFGW_UNSCANNED_NO_RULESET;
 	} else if (afgw_match_scan(w->mw, &mm, &w->res) != 0) {
 		unscanned = AFGW_UNSCANNED_MATCH_ERROR;
