@@ -204,6 +204,32 @@ def run(gen, afgw, afgwctl, work, redis):
     truth = load_events(truth_path)
     black = set(open(black_path).read().split())
 
+    # afgwctl number: canonical keys, validation with one line and exit 2
+    out = ctl(afgwctl, url, "number", "add", "+86 170-0000-1111", "--list", "gray", "--score",
+              "40", "--category", "loan", "--expires", "2d")
+    check(out.startswith("+8617000001111\tgray\tscore 40"), "number add canonicalises: " + out)
+    out = ctl(afgwctl, url, "number", "show", "17000001111")
+    check("category loan" in out and "source operator" in out, "number show: " + out)
+    ctl(afgwctl, url, "number", "del", "008617000001111")
+    for bad in (["number", "add", "17000001111", "--list", "purple"],
+                ["number", "add", "17000001111", "--list", "black", "--score", "101"],
+                ["number", "add", "17000001111", "--list", "black", "--category", "Bad Cat"],
+                ["number", "add", "17000001111", "--list", "black", "--expires", "forever"],
+                ["number", "add", "12\x01", "--list", "black"],
+                ["report", "17000001111", "--reporter", "a b", "--category", "loan"],
+                ["number", "frobnicate"]):
+        p = subprocess.run([afgwctl, *bad, "--redis", url], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        check(p.returncode == 2 and p.stderr.count("\n") == 1 and p.stdout == "",
+              "afgwctl %s: exit 2 with one line (%d, %r)" % (" ".join(bad), p.returncode, p.stderr))
+    p = subprocess.run([afgwctl, "number", "show", "17000001111", "--redis", url],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(p.returncode == 1 and "not in the reputation table" in p.stderr,
+          "a deleted number is gone: %r" % p.stderr)
+    p = subprocess.run([afgwctl, "number", "list", "--redis", "unix://" + work + "/nothing.sock"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(p.returncode == 1 and "cannot connect" in p.stderr, "no Redis: exit 1, one line")
+
     # the police blacklist, in bulk
     out = ctl(afgwctl, url, "number", "import", black_path, "--list", "black", "--source",
               "police", "--category", "blacklisted", "--score", "95")
