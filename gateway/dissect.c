@@ -16,8 +16,11 @@
  * with the SMPP TON where there is one.
  *
  * Time is the capture's time: timeouts fire as packets arrive, so a replay
- * of a file behaves like the live gateway.  No malloc per packet: per-flow
- * application buffers are allocated when a flow is first seen and reused.
+ * of a file behaves like the live gateway.  An event carries the time of
+ * the frame that completed it; TCP data released by afgw_dissect_flush()
+ * (no frame) carries the time of its flow's last segment.  No malloc per
+ * packet: per-flow application buffers are allocated when a flow is first
+ * seen and reused.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -77,8 +80,10 @@ struct afgw_dissect {
 	/* scratch, allocated once */
 	char *text;
 	uint8_t *units;
-	/* the frame being handled, for events */
+	/* the frame being handled, for events; cur only while in_frame */
 	const struct afgw_pkt *cur;
+	bool in_frame;
+	uint64_t cur_ts;
 	bool cur_tcp;
 	int cur_dir;
 	const struct afgw_flow *cur_flow;
@@ -133,7 +138,7 @@ static void emit(struct afgw_dissect *d, struct afgw_event *ev)
 static void fill_addrs(struct afgw_dissect *d, struct afgw_event *ev)
 {
 	const struct afgw_pkt *p = d->cur;
-	ev->ts_us = p->ts_us;
+	ev->ts_us = d->cur_ts;
 	ev->tcp = d->cur_tcp;
 	if (d->cur_tcp && d->cur_flow) {
 		/* Direction d was sent by addr[d]. */
@@ -155,7 +160,8 @@ static void fill_addrs(struct afgw_dissect *d, struct afgw_event *ev)
 
 /*
  * The number in a URI: the user part for sip/sips (without a ":password"),
- * %-unescaped; the number of a tel: URI.  Canonicalised into *num.
+ * %-unescaped, up to a ';'; the number of a tel: URI (without its
+ * parameters).  Canonicalised into *num.
  */
 static bool uri_number(struct afgw_dissect *d, const struct afgw_sip_uri *u, char *raw,
 		       size_t rawcap, struct afgw_str *raw_out, struct afgw_number *num)
@@ -163,10 +169,34 @@ static bool uri_number(struct afgw_dissect *d, const struct afgw_sip_uri *u, cha
 	if (!u->parsed || afgw_str_empty(u->user))
 		return false;
 	struct afgw_str user = u->user;
-	if (!afgw_str_caseeq(u->scheme, "tel")) {
-		const char *colon = memchr(user.p, ':', user.len);
-		if (colon)
-			user.len = (size_t)(colon - user.p);
+	const struct afgw_str sc = u->scheme;
+	bool tel = sc.len == 3 && (sc.p[0] | 0x20) == 't' && (sc.p[1] | 0x20) == 'e' &&
+		   (sc.p[2] | 0x20) == 'l';
+	/* One pass for the usual user part (digits, maybe a ';'): the end of
+	 * the user (a ':' starts a password, except in tel:), the first ';'
+	 * and whether there is any %-escape, copying as it goes. */
+	size_t semi_at = SIZE_MAX;
+	bool escaped = false;
+	for (size_t i = 0; i < user.len; i++) {
+		char c = user.p[i];
+		if (i < rawcap)
+			raw[i] = c;
+		if ((unsigned char)c > ';' || (unsigned char)(c - '0') < 10)
+			continue; /* none of : ; % (the usual digits and letters) */
+		if (c == ':' && !tel) {
+			user.len = i;
+			break;
+		}
+		if (c == '%')
+			escaped = true;
+		else if (c == ';' && semi_at == SIZE_MAX)
+			semi_at = i;
+	}
+	if (!escaped) {
+		size_t k = user.len < rawcap ? user.len : rawcap;
+		*raw_out = afgw_str_make(raw, semi_at < k ? semi_at : k);
+		afgw_number_canon(*raw_out, AFGW_TON_NONE, d->cfg.country_code, num);
+		return true;
 	}
 	int n = afgw_sip_unescape(user, raw, rawcap);
 	if (n < 0) {
@@ -211,9 +241,9 @@ static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 	ev.sip = m;
 	ev.valid = m->valid;
 	ev.data_coding = -1;
-	for (unsigned b = 0; b < AFGW_SIP_ANOMALY_COUNT; b++)
-		if (m->anomalies & (1u << b))
-			add_anomaly(&ev, afgw_sip_anomaly_name(1u << b));
+	/* lowest bit first; most messages have none */
+	for (uint32_t bits = m->anomalies; bits; bits &= bits - 1)
+		add_anomaly(&ev, afgw_sip_anomaly_name(bits & (0u - bits)));
 	d->c[AFGW_C_SIP_MESSAGES]++;
 	if (!m->valid)
 		d->c[AFGW_C_SIP_INVALID]++;
@@ -587,7 +617,11 @@ static void tcp_data(void *ud, struct afgw_flow *fl, int dir, const uint8_t *p, 
 		     uint64_t ts_us)
 {
 	struct afgw_dissect *d = ud;
-	(void)ts_us;
+	/* Inside a frame an event carries that frame's time (even for another
+	 * flow's data released by an expiry); at the end of the input, when
+	 * there is no frame, the time of the flow's last segment. */
+	if (!d->in_frame)
+		d->cur_ts = ts_us;
 	d->cur_flow = fl;
 	d->cur_dir = dir;
 	d->cur_tcp = true;
@@ -702,6 +736,7 @@ static void tcp_close(void *ud, struct afgw_flow *fl)
 static void transport(struct afgw_dissect *d, struct afgw_pkt *pkt)
 {
 	d->cur = pkt;
+	d->cur_ts = pkt->ts_us;
 	d->cur_flow = NULL;
 	d->cur_tcp = false;
 	if (pkt->l4proto == 17) {
@@ -717,7 +752,8 @@ static void transport(struct afgw_dissect *d, struct afgw_pkt *pkt)
 	afgw_tcp_segment(d->tcp, pkt);
 }
 
-void afgw_dissect_frame(struct afgw_dissect *d, const struct afgw_frame *f)
+/* One frame; d->cur points into this call's stack while it runs. */
+static void frame(struct afgw_dissect *d, const struct afgw_frame *f)
 {
 	struct afgw_pkt pkt;
 	d->c[AFGW_C_FRAMES]++;
@@ -761,6 +797,14 @@ void afgw_dissect_frame(struct afgw_dissect *d, const struct afgw_frame *f)
 	case AFGW_PKT_BAD_L4: d->c[AFGW_C_BAD_L4]++; return;
 	default: d->c[AFGW_C_UNSUPPORTED_LINK]++; return;
 	}
+}
+
+void afgw_dissect_frame(struct afgw_dissect *d, const struct afgw_frame *f)
+{
+	d->in_frame = true;
+	frame(d, f);
+	d->in_frame = false;
+	d->cur = NULL;
 }
 
 void afgw_dissect_flush(struct afgw_dissect *d)

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "afgw/json.h"
 
@@ -99,10 +102,18 @@ void afgw_json_arr_end(struct afgw_jbuf *b)
 
 void afgw_json_key(struct afgw_jbuf *b, const char *key)
 {
-	comma(b);
-	put(b, "\"", 1);
-	put(b, key, strlen(key));
-	put(b, "\":", 2);
+	size_t n = strlen(key);
+	char *o = afgw_jbuf_room(b, n + 4);
+	if (!o)
+		return;
+	if (b->need_comma)
+		*o++ = ',';
+	*o++ = '"';
+	memcpy(o, key, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	b->len = (size_t)(o - b->p);
 	b->need_comma = false;
 }
 
@@ -149,83 +160,192 @@ bool afgw_utf8_valid(const char *s, size_t n)
 	return true;
 }
 
-/* Bytes that stand for themselves in a JSON string. */
-static inline bool plain(unsigned char c)
+/*
+ * What each byte needs in a JSON string: 0 stands for itself; ESC_SHORT a
+ * two-byte escape (the letter is in short_esc); ESC_U a \u00XX escape;
+ * ESC_NL a CR or LF (a fold, when unfolding; else short); ESC_HIGH the
+ * start of a UTF-8 sequence, checked.
+ */
+enum { PLAIN = 0, ESC_SHORT, ESC_U, ESC_NL, ESC_HIGH };
+
+/* clang-format off */
+static const uint8_t esc[256] = {
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 3, 2, 2, 3, 2, 2, /* 00: \t short, \n \r folds */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 20: '"' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 50: '\\' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 7f is plain */
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+/* clang-format on */
+
+/*
+ * Runs of bytes that stand for themselves are the common case, so eight
+ * bytes are tested at a time with the "has a byte less than" trick:
+ * below(x, k) is non-zero exactly when some byte of x is below k
+ * (k <= 0x80).  A byte needs work when it is below 0x20, '"', '\\', or
+ * 0x80 and up.
+ */
+#define REP(c) (0x0101010101010101ull * (uint8_t)(c))
+
+static inline uint64_t below(uint64_t x, uint8_t k)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	return (x - REP(k)) & ~x & REP(0x80);
 }
 
-static void str_body(struct afgw_jbuf *b, const char *s, size_t n, bool unfold)
+static inline uint64_t needs_work(uint64_t x)
+{
+	return below(x, 0x20) | below(x ^ REP('"'), 1) | below(x ^ REP('\\'), 1) | (x & REP(0x80));
+}
+
+/*
+ * Copy the run of bytes at p[0..n) that stand for themselves to *op and
+ * return its length.  Sixteen bytes at a time with SSE2 (all of x86-64
+ * has it), then eight: each block is stored whole (the caller's room, six
+ * bytes per input byte, always covers it) and only the part before its
+ * first byte needing work counts.  The lowest
+ * flagged byte of needs_work() is exact (a borrow only runs upwards from
+ * a byte that is itself flagged), so on little-endian machines its index
+ * comes from counting trailing zeros; elsewhere the table finds it.
+ */
+static inline size_t copy_plain(const unsigned char *p, size_t n, char **op)
+{
+	char *o = *op;
+	size_t i = 0;
+#if defined(__SSE2__)
+	/* Sixteen at a time: a signed "below 0x20" also catches 0x80 and up. */
+	const __m128i sp = _mm_set1_epi8(0x20), qu = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	while (n - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		_mm_storeu_si128((__m128i *)(void *)(o + i), x);
+		__m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, sp),
+					   _mm_or_si128(_mm_cmpeq_epi8(x, qu), _mm_cmpeq_epi8(x, bs)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(bad);
+		if (mask) {
+			i += (size_t)__builtin_ctz(mask);
+			*op = o + i;
+			return i;
+		}
+		i += 16;
+	}
+#endif
+	while (n - i >= 8) {
+		uint64_t x, t;
+		memcpy(&x, p + i, 8);
+		memcpy(o + i, &x, 8);
+		t = needs_work(x);
+		if (t) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			i += (size_t)__builtin_ctzll(t) >> 3;
+			*op = o + i;
+			return i;
+#else
+			break;
+#endif
+		}
+		i += 8;
+	}
+	while (i < n && esc[p[i]] == PLAIN) {
+		o[i] = (char)p[i];
+		i++;
+	}
+	*op = o + i;
+	return i;
+}
+
+/* Contract in json.h. */
+char *afgw_json_put_str(char *o, const char *s, size_t n, bool unfold)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
-	/* Worst case 6 bytes of output per input byte; reserve once. */
-	if (!reserve(b, n * 6 + 2))
-		return;
-	char *o = b->p + b->len;
 	*o++ = '"';
 	while (i < n) {
 		/* A run of characters that need no escaping is copied at once. */
-		size_t r = i;
-		while (r < n && plain(p[r]))
-			r++;
-		if (r > i) {
-			memcpy(o, p + i, r - i);
-			o += r - i;
-			i = r;
-			if (i == n)
-				break;
-		}
+		i += copy_plain(p + i, n - i, &o);
+		if (i == n)
+			break;
 		unsigned c = p[i];
-		if (unfold && (c == '\r' || c == '\n')) {
-			size_t j = i;
-			while (j < n && (p[j] == '\r' || p[j] == '\n'))
-				j++;
-			if (j < n && (p[j] == ' ' || p[j] == '\t')) {
-				while (j < n && (p[j] == ' ' || p[j] == '\t'))
+		switch (esc[c]) {
+		case ESC_NL:
+			if (unfold) {
+				size_t j = i;
+				while (j < n && (p[j] == '\r' || p[j] == '\n'))
 					j++;
-				*o++ = ' ';
-				i = j;
-				continue;
+				if (j < n && (p[j] == ' ' || p[j] == '\t')) {
+					while (j < n && (p[j] == ' ' || p[j] == '\t'))
+						j++;
+					*o++ = ' ';
+					i = j;
+					break;
+				}
 			}
-		}
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			*o++ = (char)c;
-			i++;
-			continue;
-		}
-		if (c < 0x80) {
+			/* fall through */
+		case ESC_SHORT:
 			*o++ = '\\';
-			switch (c) {
-			case '"': *o++ = '"'; break;
-			case '\\': *o++ = '\\'; break;
-			case '\n': *o++ = 'n'; break;
-			case '\r': *o++ = 'r'; break;
-			case '\t': *o++ = 't'; break;
-			default:
-				*o++ = 'u';
-				*o++ = '0';
-				*o++ = '0';
-				*o++ = hex[c >> 4];
-				*o++ = hex[c & 15];
-			}
+			*o++ = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
 			i++;
-			continue;
-		}
-		size_t k = utf8_seq(p + i, n - i);
-		if (k) {
-			memcpy(o, p + i, k);
-			o += k;
-			i += k;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD for each bad byte */
-			o += 3;
+			break;
+		case ESC_U:
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
 			i++;
+			break;
+		default:
+			/* Non-ASCII text (Chinese SMS) comes in runs: stay here for the run. */
+			do {
+				size_t k = utf8_seq(p + i, n - i);
+				if (!k) {
+					/* U+FFFD for each bad byte */
+					o[0] = '\xef';
+					o[1] = '\xbf';
+					o[2] = '\xbd';
+					o += 3;
+					i++;
+					continue;
+				}
+				o[0] = (char)p[i];
+				o[1] = (char)p[i + 1];
+				if (k > 2)
+					o[2] = (char)p[i + 2];
+				if (k > 3)
+					o[3] = (char)p[i + 3];
+				o += k;
+				i += k;
+			} while (i < n && p[i] >= 0x80);
 		}
 	}
 	*o++ = '"';
-	b->len = (size_t)(o - b->p);
+	return o;
+}
+
+static void str_body(struct afgw_jbuf *b, const char *s, size_t n, bool unfold)
+{
+	/* Worst case 6 bytes of output per input byte; reserve once. */
+	if (!reserve(b, AFGW_JSON_STR_MAX(n)))
+		return;
+	b->len = (size_t)(afgw_json_put_str(b->p + b->len, s, n, unfold) - b->p);
+}
+
+char *afgw_jbuf_room(struct afgw_jbuf *b, size_t n)
+{
+	if (b->len + n > b->cap && !reserve(b, n))
+		return NULL;
+	if (b->failed)
+		return NULL;
+	return b->p + b->len;
 }
 
 void afgw_json_str(struct afgw_jbuf *b, const char *p, size_t n)

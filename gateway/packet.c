@@ -272,38 +272,107 @@ enum afgw_pkt_status afgw_packet_decode(int linktype, const uint8_t *data, size_
 	}
 }
 
+/* "00" to "99", for writing two digits at once. */
+static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+			       "25262728293031323334353637383940414243444546474849"
+			       "50515253545556575859606162636465666768697071727374"
+			       "75767778798081828384858687888990919293949596979899";
+
+/* a.b.c.d into t; returns the length. */
+static size_t ip4_text(const uint8_t *a, char *t)
+{
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100) {
+			t[n++] = (char)('0' + v / 100);
+			v %= 100;
+			t[n++] = pairs[2 * v];
+		} else if (v >= 10) {
+			t[n++] = pairs[2 * v];
+		}
+		t[n++] = pairs[2 * v + 1];
+		t[n++] = '.';
+	}
+	return n - 1;
+}
+
+/*
+ * An IPv6 address as inet_ntop() writes it, byte for byte (glibc's, which
+ * prints each group with sprintf and so costs more than the rest of an
+ * event): lower-case hex groups without leading zeros, the first longest
+ * run of two or more zero groups as "::", and ::a.b.c.d / ::ffff:a.b.c.d
+ * for IPv4-compatible and -mapped addresses.  Returns the length.
+ */
+static size_t ip6_text(const uint8_t *a, char *t)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, best_len = 0, cur = -1, cur_len = 0;
+	size_t n = 0;
+	for (int i = 0; i < 8; i++) {
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		if (w[i] == 0) {
+			if (cur < 0)
+				cur = i, cur_len = 0;
+			cur_len++;
+		} else {
+			if (cur >= 0 && (best < 0 || cur_len > best_len))
+				best = cur, best_len = cur_len;
+			cur = -1;
+		}
+	}
+	if (cur >= 0 && (best < 0 || cur_len > best_len))
+		best = cur, best_len = cur_len;
+	if (best >= 0 && best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				t[n++] = ':';
+			continue;
+		}
+		if (i != 0)
+			t[n++] = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+			return n + ip4_text(a + 12, t + n);
+		unsigned v = w[i];
+		size_t nd = v >= 0x1000 ? 4 : v >= 0x100 ? 3 : v >= 0x10 ? 2 : 1;
+		for (size_t k = nd; k-- > 0; v >>= 4)
+			t[n + k] = hex[v & 15];
+		n += nd;
+	}
+	if (best >= 0 && best + best_len == 8)
+		t[n++] = ':';
+	return n;
+}
+
 size_t afgw_ip_format(const struct afgw_ip_addr *a, uint16_t port, char *out, size_t cap)
 {
-	char t[INET6_ADDRSTRLEN + 16];
+	char buf[INET6_ADDRSTRLEN + 16];
+	/* Straight into out when it has room for the longest text, "[" + 45 +
+	 * "]:65535" and the NUL (the usual case: every event writes two);
+	 * else through buf, then truncated. */
+	char *t = cap >= INET6_ADDRSTRLEN + 8 ? out : buf;
 	size_t n = 0;
 	if (a->family == 6) {
 		t[n++] = '[';
-		inet_ntop(AF_INET6, a->a, t + n, INET6_ADDRSTRLEN);
-		n += strlen(t + n);
+		n += ip6_text(a->a, t + n);
 		t[n++] = ']';
 	} else {
 		/* by hand: inet_ntop + snprintf cost more than the rest of an event */
-		for (int i = 0; i < 4; i++) {
-			unsigned v = a->a[i];
-			if (v >= 100)
-				t[n++] = (char)('0' + v / 100);
-			if (v >= 10)
-				t[n++] = (char)('0' + v / 10 % 10);
-			t[n++] = (char)('0' + v % 10);
-			t[n++] = i < 3 ? '.' : ':';
-		}
-		n--;
+		n += ip4_text(a->a, t);
 	}
 	t[n++] = ':';
-	char digits[6];
-	int k = 0;
 	unsigned p = port;
-	do {
-		digits[k++] = (char)('0' + p % 10);
-		p /= 10;
-	} while (p);
-	while (k)
-		t[n++] = digits[--k];
+	size_t nd = p >= 10000 ? 5 : p >= 1000 ? 4 : p >= 100 ? 3 : p >= 10 ? 2 : 1;
+	for (size_t k = nd; k-- > 0; p /= 10)
+		t[n + k] = (char)('0' + p % 10);
+	n += nd;
+	if (t == out) {
+		out[n] = '\0';
+		return n;
+	}
 	if (cap == 0)
 		return 0;
 	if (n >= cap)

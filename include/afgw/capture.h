@@ -2,9 +2,11 @@
  * capture.h - where packets come from, gateway/capture.c (the only file
  * that includes pcap.h).
  *
- * Files (pcap and pcapng, read by libpcap) and live interfaces, with an
- * optional BPF filter.  afgw_capture_next() hands out one frame at a time;
- * the frame's bytes belong to libpcap and stay valid until the next call.
+ * Files (pcap and pcapng, opened by libpcap; plain pcap records are read
+ * by capture.c itself, faster, with the same results) and live interfaces,
+ * with an optional BPF filter.  afgw_capture_next() hands out one frame at
+ * a time; the frame's bytes belong to the capture handle and stay valid
+ * until the next call.
  * A damaged or truncated file ends the stream with an error that names the
  * file and the byte offset where reading stopped; every packet before the
  * damage has been delivered.

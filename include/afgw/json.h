@@ -46,6 +46,24 @@ void afgw_json_null(struct afgw_jbuf *b);
 /* Write string value with every CRLF/LF + WSP fold collapsed to one space. */
 void afgw_json_str_unfold(struct afgw_jbuf *b, const char *p, size_t n);
 
+/*
+ * For writers that put out a whole object at once (event.c): room for n
+ * more bytes at the end of the buffer.  Returns where they go, or NULL
+ * once the buffer has failed; the caller writes at most n bytes there and
+ * then sets b->len to the end of what it wrote (and need_comma as due).
+ */
+char *afgw_jbuf_room(struct afgw_jbuf *b, size_t n);
+
+/* Most bytes afgw_json_put_str() writes for n bytes of input. */
+#define AFGW_JSON_STR_MAX(n) (6 * (size_t)(n) + 2)
+
+/*
+ * p[0..n) as a JSON string, quotes included, escaped exactly as
+ * afgw_json_str() (unfold: afgw_json_str_unfold()) writes it, at o, which
+ * has room for AFGW_JSON_STR_MAX(n) bytes.  Returns the end of the output.
+ */
+char *afgw_json_put_str(char *o, const char *p, size_t n, bool unfold);
+
 /* "2026-11-21T08:00:00.123456Z" into out (at least 28 bytes). */
 size_t afgw_rfc3339_us(uint64_t ts_us, char *out, size_t cap);
 
