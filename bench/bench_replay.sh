@@ -48,15 +48,28 @@ best() { # best of 3
 	a=$(t_of "$@"); b=$(t_of "$@"); c=$(t_of "$@")
 	python3 -c "print(min($a, $b, $c))"
 }
+pipeline_s() { # the replay's own figure: seconds from the first frame to the last verdict
+	"$build/gateway/afgw" replay --redis "$url" -o /dev/null "$@" 2>&1 >/dev/null |
+		sed -n 's/.* in \([0-9.]*\) s (.*/\1/p' | head -1
+}
+best_pipeline() {
+	a=$(pipeline_s "$@"); b=$(pipeline_s "$@"); c=$(pipeline_s "$@")
+	python3 -c "print(min($a, $b, $c))"
+}
 msgs=$("$build/gateway/afgw" decode "$cap" 2>/dev/null | wc -l)
 t_dec=$(best "$build/gateway/afgw" decode -q "$cap")
 t_w1=$(best "$build/gateway/afgw" replay -q --redis "$url" --workers 1 -o /dev/null "$cap")
 t_w2=$(best "$build/gateway/afgw" replay -q --redis "$url" --workers 2 -o /dev/null "$cap")
-python3 - "$msgs" "$t_dec" "$t_w1" "$t_w2" <<'PY'
+p_w1=$(best_pipeline --workers 1 "$cap")
+p_w2=$(best_pipeline --workers 2 "$cap")
+t_start=$(best "$build/gateway/afgw" replay -q --redis "$url" -o /dev/null "$work/tiny.pcap")
+python3 - "$msgs" "$t_dec" "$t_w1" "$t_w2" "$p_w1" "$p_w2" "$t_start" <<'PY'
 import sys
-n, dec, w1, w2 = int(sys.argv[1]), *map(float, sys.argv[2:])
-print(f"messages:                 {n}")
-print(f"afgw decode (decode only): {dec:.3f} s  {n/dec:12,.0f} messages/s")
-print(f"afgw replay, 1 worker:     {w1:.3f} s  {n/w1:12,.0f} messages/s  ({dec/w1:.2f}x decode only)")
-print(f"afgw replay, 2 workers:    {w2:.3f} s  {n/w2:12,.0f} messages/s  ({dec/w2:.2f}x decode only, {w1/w2:.2f}x 1 worker)")
+n = int(sys.argv[1])
+dec, w1, w2, p1, p2, start = map(float, sys.argv[2:])
+print(f"messages:                  {n}")
+print(f"afgw decode (decode only): {dec:7.3f} s  {n/dec:10,.0f} messages/s")
+print(f"afgw replay start-up (rules compiled, replica loaded, a 10-message capture): {start:.3f} s")
+print(f"afgw replay, 1 worker:     {w1:7.3f} s wall; pipeline {p1:.3f} s  {n/p1:10,.0f} messages/s  ({dec/p1:.2f}x decode only)")
+print(f"afgw replay, 2 workers:    {w2:7.3f} s wall; pipeline {p2:.3f} s  {n/p2:10,.0f} messages/s  ({dec/p2:.2f}x decode only, {p1/p2:.2f}x 1 worker)")
 PY
