@@ -15,23 +15,49 @@
  *
  *  - URLs: http:// and https:// with any host (userinfo@ skipped: the
  *    host is what follows the last '@'), www.<name>.<letters>, and bare
- *    names whose last label is in the TLD list below.  Hosts are ASCII
- *    (punycode xn-- labels are kept as written, not decoded); trailing
- *    sentence punctuation is not part of a URL; e-mail addresses
- *    (a preceding '@') are not URLs.
- *  - Contacts: a WeChat or QQ token, optional ':' / '号' / spaces, then an
- *    id of 5-30 [0-9a-z_-] (QQ: 5-12 digits); a Latin token must not run
- *    into letters (vxworks).  A bare WeChat default id (wxid_...) counts
- *    as a contact on its own.
+ *    names whose last label is a top-level domain (the lists below: the
+ *    common and much-abused ones always, the rest of the root zone when
+ *    the name looks made for a machine).  Hosts are ASCII (punycode xn--
+ *    labels are kept as written, not decoded); trailing sentence
+ *    punctuation is not part of a URL; e-mail addresses (a preceding '@')
+ *    are not URLs.
+ *  - Contacts: a WeChat, QQ or messenger token, then filler (':' '@',
+ *    spaces, symbols such as ❤, and 号 / 是 / 为 / id: "我的微信是 abc123",
+ *    "+v❤ abc123"), then an id of 5-30 [0-9a-z_-] (QQ: 5-12 digits) that
+ *    is not a domain; a Latin token must not run into letters (vxworks).
+ *    A bare WeChat default id (wxid_...) counts as a contact on its own.
  *  - Numbers: 5-15 digits, groups separated by one space or '-', an
  *    optional leading '+' and "(area)" prefix; not verification codes,
- *    not amounts, dates or counts (a unit such as 元 or 年 follows).
+ *    not amounts, dates or counts (a unit such as 元 or 年 follows), not
+ *    what a label calls an account, card, order or case number (卡号,
+ *    运单号, account), and not card or tracking numbers written in short
+ *    blocks that run past 15 digits (6217 0000 1234 5678).
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "afgw/extract.h"
 
-/* Top-level domains a bare name may end with: the common generic and
- * country ones, and the cheap ones fraud campaigns register in bulk. */
-static const char *const tlds[] = {
+/*
+ * Top-level domains.  A bare name (no scheme, no www.) is a host when its
+ * last label is in one of two lists:
+ *
+ *  - tlds_common: the generic and country TLDs people write, and the ones
+ *    fraud campaigns register in bulk.  The cheap new gTLDs come from the
+ *    abuse rankings of the last years (Spamhaus "most abused TLDs",
+ *    Interisle's phishing landscape studies, the smishing waves of
+ *    2023-24: .top .xyz .icu .vip .cyou .sbs .cfd .bond .lat .help
+ *    .claims .support .world .life .win .xin ...).  Any name ending in one
+ *    of these is a host.
+ *  - tlds_iana: every ASCII top-level domain in the root zone (from the
+ *    ICANN section of the Public Suffix List, 2023-02-09; IDN TLDs are
+ *    left out since hosts are matched as written, not decoded).  Many are
+ *    English words (call, today, love, how), so a name ending in one of
+ *    these only counts when it looks made for a machine rather than two
+ *    words run together ("home.call"): a hyphen or a digit in it, three
+ *    or more labels, or a path or port after it.
+ */
+static const char *const tlds_common[] = {
 	"com", "net", "org", "info", "biz", "edu", "gov", "mil", "int", "name", "pro", "mobi",
 	"asia", "cn", "hk", "tw", "mo", "uk", "us", "sg", "jp", "kr", "de", "fr", "ru", "in",
 	"au", "ca", "nz", "eu", "my", "ph", "th", "vn", "id", "io", "co", "me", "cc", "tv",
@@ -41,6 +67,150 @@ static const char *const tlds[] = {
 	"click", "cloud", "life", "today", "world", "ren", "pub", "cyou", "sbs", "cfd", "bond",
 	"skin", "lol", "one", "space", "website", "host", "fit", "red", "run", "kim", "rest",
 	"bar", "best", "services", "support", "vin", "cash", "money", "finance", "email",
+	/* abused new gTLDs and ccTLDs seen in smishing */
+	"help", "claims", "trade", "express", "delivery", "quest", "monster", "uno", "lat",
+	"autos", "boats", "homes", "motorcycles", "yachts", "beauty", "hair", "makeup", "mom",
+	"pics", "surf", "cam", "gdn", "racing", "cricket", "faith", "science", "accountant",
+	"download", "stream", "review", "reviews", "gifts", "promo", "bet", "casino", "vegas",
+	"zip", "mov", "su", "cx", "tokyo", "loans", "ooo", "wiki",
+};
+
+static const char *const tlds_iana[] = {
+	"aaa", "aarp", "abarth", "abb", "abbott", "abbvie", "abc", "able", "abogado", "abudhabi",
+	"ac", "academy", "accenture", "accountant", "accountants", "aco", "actor", "ad", "ads",
+	"adult", "ae", "aeg", "aero", "aetna", "af", "afl", "africa", "ag", "agakhan", "agency",
+	"ai", "aig", "airbus", "airforce", "airtel", "akdn", "al", "alfaromeo", "alibaba",
+	"alipay", "allfinanz", "allstate", "ally", "alsace", "alstom", "am", "amazon",
+	"americanexpress", "americanfamily", "amex", "amfam", "amica", "amsterdam", "analytics",
+	"android", "anquan", "anz", "ao", "aol", "apartments", "app", "apple", "aq", "aquarelle",
+	"ar", "arab", "aramco", "archi", "army", "arpa", "art", "arte", "as", "asda", "asia",
+	"associates", "at", "athleta", "attorney", "au", "auction", "audi", "audible", "audio",
+	"auspost", "author", "auto", "autos", "avianca", "aw", "aws", "ax", "axa", "az", "azure",
+	"ba", "baby", "baidu", "banamex", "bananarepublic", "band", "bank", "bar", "barcelona",
+	"barclaycard", "barclays", "barefoot", "bargains", "baseball", "basketball", "bauhaus",
+	"bayern", "bb", "bbc", "bbt", "bbva", "bcg", "bcn", "be", "beats", "beauty", "beer",
+	"bentley", "berlin", "best", "bestbuy", "bet", "bf", "bg", "bh", "bharti", "bi", "bible",
+	"bid", "bike", "bing", "bingo", "bio", "biz", "bj", "black", "blackfriday", "blockbuster",
+	"blog", "bloomberg", "blue", "bm", "bms", "bmw", "bn", "bnpparibas", "bo", "boats",
+	"boehringer", "bofa", "bom", "bond", "boo", "book", "booking", "bosch", "bostik", "boston",
+	"bot", "boutique", "box", "br", "bradesco", "bridgestone", "broadway", "broker", "brother",
+	"brussels", "bs", "bt", "build", "builders", "business", "buy", "buzz", "bv", "bw", "by",
+	"bz", "bzh", "ca", "cab", "cafe", "cal", "call", "calvinklein", "cam", "camera", "camp",
+	"canon", "capetown", "capital", "capitalone", "car", "caravan", "cards", "care", "career",
+	"careers", "cars", "casa", "case", "cash", "casino", "cat", "catering", "catholic", "cba",
+	"cbn", "cbre", "cbs", "cc", "cd", "center", "ceo", "cern", "cf", "cfa", "cfd", "cg", "ch",
+	"chanel", "channel", "charity", "chase", "chat", "cheap", "chintai", "christmas", "chrome",
+	"church", "ci", "cipriani", "circle", "cisco", "citadel", "citi", "citic", "city",
+	"cityeats", "cl", "claims", "cleaning", "click", "clinic", "clinique", "clothing", "cloud",
+	"club", "clubmed", "cm", "cn", "co", "coach", "codes", "coffee", "college", "cologne",
+	"com", "comcast", "commbank", "community", "company", "compare", "computer", "comsec",
+	"condos", "construction", "consulting", "contact", "contractors", "cooking",
+	"cookingchannel", "cool", "coop", "corsica", "country", "coupon", "coupons", "courses",
+	"cpa", "cr", "credit", "creditcard", "creditunion", "cricket", "crown", "crs", "cruise",
+	"cruises", "cu", "cuisinella", "cv", "cw", "cx", "cy", "cymru", "cyou", "cz", "dabur",
+	"dad", "dance", "data", "date", "dating", "datsun", "day", "dclk", "dds", "de", "deal",
+	"dealer", "deals", "degree", "delivery", "dell", "deloitte", "delta", "democrat", "dental",
+	"dentist", "desi", "design", "dev", "dhl", "diamonds", "diet", "digital", "direct",
+	"directory", "discount", "discover", "dish", "diy", "dj", "dk", "dm", "dnp", "do", "docs",
+	"doctor", "dog", "domains", "dot", "download", "drive", "dtv", "dubai", "dunlop", "dupont",
+	"durban", "dvag", "dvr", "dz", "earth", "eat", "ec", "eco", "edeka", "edu", "education",
+	"ee", "eg", "email", "emerck", "energy", "engineer", "engineering", "enterprises", "epson",
+	"equipment", "ericsson", "erni", "es", "esq", "estate", "et", "etisalat", "eu",
+	"eurovision", "eus", "events", "exchange", "expert", "exposed", "express", "extraspace",
+	"fage", "fail", "fairwinds", "faith", "family", "fan", "fans", "farm", "farmers",
+	"fashion", "fast", "fedex", "feedback", "ferrari", "ferrero", "fi", "fiat", "fidelity",
+	"fido", "film", "final", "finance", "financial", "fire", "firestone", "firmdale", "fish",
+	"fishing", "fit", "fitness", "fj", "flickr", "flights", "flir", "florist", "flowers",
+	"fly", "fm", "fo", "foo", "food", "foodnetwork", "football", "ford", "forex", "forsale",
+	"forum", "foundation", "fox", "fr", "free", "fresenius", "frl", "frogans", "frontdoor",
+	"frontier", "ftr", "fujitsu", "fun", "fund", "furniture", "futbol", "fyi", "ga", "gal",
+	"gallery", "gallo", "gallup", "game", "games", "gap", "garden", "gay", "gb", "gbiz", "gd",
+	"gdn", "ge", "gea", "gent", "genting", "george", "gf", "gg", "ggee", "gh", "gi", "gift",
+	"gifts", "gives", "giving", "gl", "glass", "gle", "global", "globo", "gm", "gmail", "gmbh",
+	"gmo", "gmx", "gn", "godaddy", "gold", "goldpoint", "golf", "goo", "goodyear", "goog",
+	"google", "gop", "got", "gov", "gp", "gq", "gr", "grainger", "graphics", "gratis", "green",
+	"gripe", "grocery", "group", "gs", "gt", "gu", "guardian", "gucci", "guge", "guide",
+	"guitars", "guru", "gw", "gy", "hair", "hamburg", "hangout", "haus", "hbo", "hdfc",
+	"hdfcbank", "health", "healthcare", "help", "helsinki", "here", "hermes", "hgtv", "hiphop",
+	"hisamitsu", "hitachi", "hiv", "hk", "hkt", "hm", "hn", "hockey", "holdings", "holiday",
+	"homedepot", "homegoods", "homes", "homesense", "honda", "horse", "hospital", "host",
+	"hosting", "hot", "hoteles", "hotels", "hotmail", "house", "how", "hr", "hsbc", "ht", "hu",
+	"hughes", "hyatt", "hyundai", "ibm", "icbc", "ice", "icu", "id", "ie", "ieee", "ifm",
+	"ikano", "il", "im", "imamat", "imdb", "immo", "immobilien", "in", "inc", "industries",
+	"infiniti", "info", "ing", "ink", "institute", "insurance", "insure", "int",
+	"international", "intuit", "investments", "io", "ipiranga", "iq", "ir", "irish", "is",
+	"ismaili", "ist", "istanbul", "it", "itau", "itv", "jaguar", "java", "jcb", "je", "jeep",
+	"jetzt", "jewelry", "jio", "jll", "jmp", "jnj", "jo", "jobs", "joburg", "jot", "joy", "jp",
+	"jpmorgan", "jprs", "juegos", "juniper", "kaufen", "kddi", "ke", "kerryhotels",
+	"kerrylogistics", "kerryproperties", "kfh", "kg", "ki", "kia", "kids", "kim", "kinder",
+	"kindle", "kitchen", "kiwi", "km", "kn", "koeln", "komatsu", "kosher", "kp", "kpmg", "kpn",
+	"kr", "krd", "kred", "kuokgroup", "kw", "ky", "kyoto", "kz", "la", "lacaixa",
+	"lamborghini", "lamer", "lancaster", "lancia", "land", "landrover", "lanxess", "lasalle",
+	"lat", "latino", "latrobe", "law", "lawyer", "lb", "lc", "lds", "lease", "leclerc",
+	"lefrak", "legal", "lego", "lexus", "lgbt", "li", "lidl", "life", "lifeinsurance",
+	"lifestyle", "lighting", "like", "lilly", "limited", "limo", "lincoln", "linde", "link",
+	"lipsy", "live", "living", "lk", "llc", "llp", "loan", "loans", "locker", "locus", "lol",
+	"london", "lotte", "lotto", "love", "lpl", "lplfinancial", "lr", "ls", "lt", "ltd", "ltda",
+	"lu", "lundbeck", "luxe", "luxury", "lv", "ly", "ma", "macys", "madrid", "maif", "maison",
+	"makeup", "man", "management", "mango", "map", "market", "marketing", "markets",
+	"marriott", "marshalls", "maserati", "mattel", "mba", "mc", "mckinsey", "md", "me", "med",
+	"media", "meet", "melbourne", "meme", "memorial", "men", "menu", "merckmsd", "mg", "mh",
+	"miami", "microsoft", "mil", "mini", "mint", "mit", "mitsubishi", "mk", "ml", "mlb", "mls",
+	"mma", "mn", "mo", "mobi", "mobile", "moda", "moe", "moi", "mom", "monash", "money",
+	"monster", "mormon", "mortgage", "moscow", "moto", "motorcycles", "mov", "movie", "mp",
+	"mq", "mr", "ms", "msd", "mt", "mtn", "mtr", "mu", "museum", "music", "mutual", "mv", "mw",
+	"mx", "my", "mz", "na", "nab", "nagoya", "name", "natura", "navy", "nba", "nc", "ne",
+	"nec", "net", "netbank", "netflix", "network", "neustar", "new", "news", "next",
+	"nextdirect", "nexus", "nf", "nfl", "ng", "ngo", "nhk", "ni", "nico", "nike", "nikon",
+	"ninja", "nissan", "nissay", "nl", "no", "nokia", "northwesternmutual", "norton", "now",
+	"nowruz", "nowtv", "nr", "nra", "nrw", "ntt", "nu", "nyc", "nz", "obi", "observer",
+	"office", "okinawa", "olayan", "olayangroup", "oldnavy", "ollo", "om", "omega", "one",
+	"ong", "onion", "onl", "online", "ooo", "open", "oracle", "orange", "org", "organic",
+	"origins", "osaka", "otsuka", "ott", "ovh", "pa", "page", "panasonic", "paris", "pars",
+	"partners", "parts", "party", "passagens", "pay", "pccw", "pe", "pet", "pf", "pfizer",
+	"ph", "pharmacy", "phd", "philips", "phone", "photo", "photography", "photos", "physio",
+	"pics", "pictet", "pictures", "pid", "pin", "ping", "pink", "pioneer", "pizza", "pk", "pl",
+	"place", "play", "playstation", "plumbing", "plus", "pm", "pn", "pnc", "pohl", "poker",
+	"politie", "porn", "post", "pr", "pramerica", "praxi", "press", "prime", "pro", "prod",
+	"productions", "prof", "progressive", "promo", "properties", "property", "protection",
+	"pru", "prudential", "ps", "pt", "pub", "pw", "pwc", "py", "qa", "qpon", "quebec", "quest",
+	"racing", "radio", "re", "read", "realestate", "realtor", "realty", "recipes", "red",
+	"redstone", "redumbrella", "rehab", "reise", "reisen", "reit", "reliance", "ren", "rent",
+	"rentals", "repair", "report", "republican", "rest", "restaurant", "review", "reviews",
+	"rexroth", "rich", "richardli", "ricoh", "ril", "rio", "rip", "ro", "rocher", "rocks",
+	"rodeo", "rogers", "room", "rs", "rsvp", "ru", "rugby", "ruhr", "run", "rw", "rwe",
+	"ryukyu", "sa", "saarland", "safe", "safety", "sakura", "sale", "salon", "samsclub",
+	"samsung", "sandvik", "sandvikcoromant", "sanofi", "sap", "sarl", "sas", "save", "saxo",
+	"sb", "sbi", "sbs", "sc", "sca", "scb", "schaeffler", "schmidt", "scholarships", "school",
+	"schule", "schwarz", "science", "scot", "sd", "se", "search", "seat", "secure", "security",
+	"seek", "select", "sener", "services", "seven", "sew", "sex", "sexy", "sfr", "sg", "sh",
+	"shangrila", "sharp", "shaw", "shell", "shia", "shiksha", "shoes", "shop", "shopping",
+	"shouji", "show", "showtime", "si", "silk", "sina", "singles", "site", "sj", "sk", "ski",
+	"skin", "sky", "skype", "sl", "sling", "sm", "smart", "smile", "sn", "sncf", "so",
+	"soccer", "social", "softbank", "software", "sohu", "solar", "solutions", "song", "sony",
+	"soy", "spa", "space", "sport", "spot", "sr", "srl", "ss", "st", "stada", "staples",
+	"star", "statebank", "statefarm", "stc", "stcgroup", "stockholm", "storage", "store",
+	"stream", "studio", "study", "style", "su", "sucks", "supplies", "supply", "support",
+	"surf", "surgery", "suzuki", "sv", "swatch", "swiss", "sx", "sy", "sydney", "systems",
+	"sz", "tab", "taipei", "talk", "taobao", "target", "tatamotors", "tatar", "tattoo", "tax",
+	"taxi", "tc", "tci", "td", "tdk", "team", "tech", "technology", "tel", "temasek", "tennis",
+	"teva", "tf", "tg", "th", "thd", "theater", "theatre", "tiaa", "tickets", "tienda",
+	"tiffany", "tips", "tires", "tirol", "tj", "tjmaxx", "tjx", "tk", "tkmaxx", "tl", "tm",
+	"tmall", "tn", "to", "today", "tokyo", "tools", "top", "toray", "toshiba", "total",
+	"tours", "town", "toyota", "toys", "tr", "trade", "trading", "training", "travel",
+	"travelchannel", "travelers", "travelersinsurance", "trust", "trv", "tt", "tube", "tui",
+	"tunes", "tushu", "tv", "tvs", "tw", "tz", "ua", "ubank", "ubs", "ug", "uk", "unicom",
+	"university", "uno", "uol", "ups", "us", "uy", "uz", "va", "vacations", "vana", "vanguard",
+	"vc", "ve", "vegas", "ventures", "verisign", "versicherung", "vet", "vg", "vi", "viajes",
+	"video", "vig", "viking", "villas", "vin", "vip", "virgin", "visa", "vision", "viva",
+	"vivo", "vlaanderen", "vn", "vodka", "volkswagen", "volvo", "vote", "voting", "voto",
+	"voyage", "vu", "vuelos", "wales", "walmart", "walter", "wang", "wanggou", "watch",
+	"watches", "weather", "weatherchannel", "webcam", "weber", "website", "wedding", "weibo",
+	"weir", "wf", "whoswho", "wien", "wiki", "williamhill", "win", "windows", "wine",
+	"winners", "wme", "wolterskluwer", "woodside", "work", "works", "world", "wow", "ws",
+	"wtc", "wtf", "xbox", "xerox", "xfinity", "xihuan", "xin", "xxx", "xyz", "yachts", "yahoo",
+	"yamaxun", "yandex", "ye", "yodobashi", "yoga", "yokohama", "you", "youtube", "yt", "yun",
+	"zappos", "zara", "zero", "zip", "zm", "zone", "zuerich", "zw",
 };
 
 /* Link shorteners: the host or any name under it. */
@@ -107,21 +277,37 @@ static const struct brand brands[] = {
 /*
  * Contact tokens as normalization leaves them (lower case, half-width),
  * longest first where one is a prefix of another.  Beyond the brief's
- * list: 加微, wechat, weixin and qq群.
+ * list: 加微, wechat, weixin, qq群, the homophones 徽信 / 维信 / 芯 (信 →
+ * 芯), and the messengers fraud moves victims to (Telegram, WhatsApp ids,
+ * 飞机 / 纸飞机 / 电报 for Telegram), reported as type "other".  A token
+ * marked sep is too common alone (a lone v or q, an English word) and
+ * needs a ':' '@' or a symbol (❤ ☎ 📱) before its id: "V：abc123", "v❤
+ * abc123", "Telegram: @abc_123".
  */
-#define TOKEN(s, f) { s, sizeof(s) - 1, AFGW_EXTRACT_F_##f }
+#define TOKEN(s, f, sep) { s, sizeof(s) - 1, f, sep }
+#define WX AFGW_EXTRACT_F_WECHAT
+#define QQ AFGW_EXTRACT_F_QQ
 static const struct {
 	const char *tok;
 	size_t len;
 	unsigned flag;
+	bool sep;
 } contact_tokens[] = {
-	TOKEN("wechat", WECHAT), TOKEN("weixin", WECHAT), TOKEN("加v", WECHAT),
-	TOKEN("+v", WECHAT),     TOKEN("v信", WECHAT),    TOKEN("薇信", WECHAT),
-	TOKEN("薇", WECHAT),     TOKEN("威信", WECHAT),   TOKEN("微信", WECHAT),
-	TOKEN("加微", WECHAT),   TOKEN("vx", WECHAT),     TOKEN("wx", WECHAT),
-	TOKEN("qq群", QQ),       TOKEN("qq", QQ),         TOKEN("扣扣", QQ),
-	TOKEN("q群", QQ),        TOKEN("企鹅", QQ),
+	TOKEN("wechat", WX, false), TOKEN("weixin", WX, false), TOKEN("whatsapp", 0, true),
+	TOKEN("加v", WX, false),    TOKEN("+v", WX, false),     TOKEN("v信", WX, false),
+	TOKEN("v芯", WX, false),    TOKEN("薇信", WX, false),   TOKEN("薇芯", WX, false),
+	TOKEN("薇", WX, false),     TOKEN("威信", WX, false),   TOKEN("威芯", WX, false),
+	TOKEN("威", WX, false),     TOKEN("微信", WX, false),   TOKEN("微芯", WX, false),
+	TOKEN("徽信", WX, false),   TOKEN("维信", WX, false),   TOKEN("加微", WX, false),
+	TOKEN("vx", WX, false),     TOKEN("wx", WX, false),     TOKEN("v", WX, true),
+	TOKEN("qq群", QQ, false),   TOKEN("qq", QQ, false),     TOKEN("扣扣", QQ, false),
+	TOKEN("q群", QQ, false),    TOKEN("企鹅", QQ, false),   TOKEN("加q", QQ, false),
+	TOKEN("q", QQ, true),       TOKEN("telegram", 0, true), TOKEN("tg", 0, true),
+	TOKEN("skype", 0, true),    TOKEN("纸飞机", 0, false),  TOKEN("飞机", 0, false),
+	TOKEN("电报", 0, false),
 };
+#undef QQ
+#undef WX
 #undef TOKEN
 
 struct word {
@@ -136,11 +322,26 @@ static const struct word code_words[] = {
 	W("短信码"), W("密码"),   W("code"),   W("otp"),
 };
 
+/* What labels the digits after it as an account, card, order or case
+ * number rather than something to call (账号 6222..., 运单号 7731...). */
+static const struct word id_words[] = {
+	W("卡号"),   W("账号"),   W("帐号"), W("账户"), W("帐户"), W("尾号"),  W("单号"),
+	W("编号"),   W("工号"),   W("订单"), W("户号"), W("证号"), W("案号"),  W("学号"),
+	W("流水号"), W("交易号"), W("票号"), W("批号"), W("货号"), W("序号"),  W("编码"),
+	W("account"), W("acct"),  W("card"), W("order"), W("ref"),  W("awb"),  W("tracking"),
+};
+
 /* What follows an amount, a date or a count, not a phone number. */
 static const struct word units[] = {
 	W("元"), W("块"), W("万"), W("千"), W("百"), W("亿"), W("年"), W("月"), W("日"),
 	W("号"), W("天"), W("次"), W("人"), W("个"), W("分"), W("秒"), W("时"), W("岁"),
 	W("条"), W("件"), W("名"), W("位"), W("倍"), W("期"), W("%"),
+};
+
+/* Words people put between a contact token and its id, longest first. */
+static const struct word filler_words[] = {
+	W("号码"), W("号是"), W("同号"), W("账号"), W("帐号"), W("搜索"),
+	W("号"),   W("是"),   W("为"),   W("搜"),
 };
 #undef W
 
@@ -259,12 +460,22 @@ static bool any_brand(const char *str, size_t n)
 	return false;
 }
 
-static bool known_tld(const char *p, size_t n)
+enum { TLD_UNKNOWN, TLD_IANA, TLD_COMMON };
+
+static int cmp_tld(const void *key, const void *elem)
 {
-	for (size_t i = 0; i < AFGW_ARRAY_SIZE(tlds); i++)
-		if (strlen(tlds[i]) == n && memcmp(tlds[i], p, n) == 0)
-			return true;
-	return false;
+	return strcmp(key, *(const char *const *)elem);
+}
+
+/* Which list the TLD tld (lower case, NUL-terminated, n bytes) is in. */
+static int tld_kind(const char *tld, size_t n)
+{
+	for (size_t i = 0; i < AFGW_ARRAY_SIZE(tlds_common); i++)
+		if (strlen(tlds_common[i]) == n && memcmp(tlds_common[i], tld, n) == 0)
+			return TLD_COMMON;
+	if (bsearch(tld, tlds_iana, AFGW_ARRAY_SIZE(tlds_iana), sizeof(tlds_iana[0]), cmp_tld))
+		return TLD_IANA;
+	return TLD_UNKNOWN;
 }
 
 /* Take an item slot of a list, or count it as dropped. */
@@ -448,28 +659,114 @@ static size_t bare_url(const struct scan *s, size_t i, struct afgw_extract *out)
 		return 0;
 	for (size_t k = 0; k < tl; k++)
 		tld[k] = (char)lower((unsigned char)s->t[last + k]);
+	tld[tl] = '\0';
 	bool www = HAS(s, i, "www.") && labels >= 3;
-	if (!www && !known_tld(tld, tl))
+	int kind = tld_kind(tld, tl);
+	if (!www && kind == TLD_UNKNOWN)
 		return 0;
+	if (labels == 2 && last - i <= 3 && is_digit(at(s, i)) &&
+	    (last - i == 2 || is_digit(at(s, i + 1)))) {
+		/* "1.click here", "12.today": a numbered list, unless it is a
+		 * short-link host (3.cn) */
+		char h[8];
+		size_t hn = he - i < sizeof(h) ? he - i : sizeof(h) - 1;
+		for (size_t k = 0; k < hn; k++)
+			h[k] = (char)lower((unsigned char)s->t[i + k]);
+		if (!under_any(h, hn, shorteners, AFGW_ARRAY_SIZE(shorteners)))
+			return 0;
+	}
+	if (!www && kind == TLD_IANA) {
+		/* A word TLD: only a name made for a machine (see tlds_iana). */
+		bool made = labels >= 3 || at(s, he) == '/' ||
+			    (at(s, he) == ':' && is_digit(at(s, he + 1)));
+		for (size_t k = i; k < last && !made; k++)
+			made = s->t[k] == '-' || is_digit((unsigned char)s->t[k]);
+		if (!made)
+			return 0;
+	}
 	size_t end = url_tail(s, he);
 	add_url(s, out, i, end, i, he, i, i, false);
 	return end;
+}
+
+/* Bytes of the code point at i if it is a symbol or punctuation people
+ * put between a contact token and its id (❤ ☎ 📱 【 ·), else 0. */
+static size_t symbol_len(const struct scan *s, size_t i)
+{
+	int c0 = at(s, i);
+	uint32_t u;
+	size_t l;
+	if (c0 >= 0xC2 && c0 < 0xE0 && i + 1 < s->n) {
+		u = (uint32_t)(c0 & 0x1F) << 6 | (at(s, i + 1) & 0x3Fu);
+		l = 2;
+	} else if (c0 >= 0xE0 && c0 < 0xF0 && i + 2 < s->n) {
+		u = (uint32_t)(c0 & 0x0F) << 12 | (at(s, i + 1) & 0x3Fu) << 6 |
+		    (at(s, i + 2) & 0x3Fu);
+		l = 3;
+	} else if (c0 >= 0xF0 && c0 < 0xF5 && i + 3 < s->n) {
+		u = (uint32_t)(c0 & 0x07) << 18 | (at(s, i + 1) & 0x3Fu) << 12 |
+		    (at(s, i + 2) & 0x3Fu) << 6 | (at(s, i + 3) & 0x3Fu);
+		l = 4;
+	} else {
+		return 0;
+	}
+	bool sym = (u >= 0xA1 && u <= 0xBF) || (u >= 0x2010 && u <= 0x2BFF) ||
+		   (u >= 0x3000 && u <= 0x303F) || u == 0xFE0E || u == 0xFE0F ||
+		   (u >= 0x1F000 && u <= 0x1FAFF);
+	return sym ? l : 0;
+}
+
+/*
+ * Skip the filler after a contact token at p: ':' '=' '@' and spaces,
+ * symbols, the filler words, and "id" before a separator.  Returns where
+ * the id would start; *sep tells whether a ':' '=' '@' or a symbol was
+ * among the filler.
+ */
+static size_t contact_filler(const struct scan *s, size_t p, bool *sep)
+{
+	*sep = false;
+	for (int k = 0; k < 6; k++) {
+		int c = at(s, p);
+		size_t l;
+		if (c == ':' || c == '=' || c == '@') {
+			*sep = true;
+			p++;
+		} else if (c == ' ') {
+			p++;
+		} else if ((l = symbol_len(s, p)) > 0) {
+			*sep = true;
+			p += l;
+		} else if (HAS(s, p, "id") && !is_alnum(at(s, p + 2)) && at(s, p + 2) != '_') {
+			p += 2;
+		} else {
+			size_t w;
+			for (w = 0; w < AFGW_ARRAY_SIZE(filler_words); w++)
+				if (has_n(s, p, filler_words[w].w, filler_words[w].len))
+					break;
+			if (w == AFGW_ARRAY_SIZE(filler_words))
+				break;
+			p += filler_words[w].len;
+		}
+	}
+	return p;
 }
 
 /* A contact token and its id at i, or a bare WeChat default id
  * (wxid_...).  Returns the end or 0. */
 static size_t contact(const struct scan *s, size_t i, struct afgw_extract *out)
 {
-	/* Most positions start no token: 加 薇 威 微 扣 企 w v q + only. */
+	/* Most positions start no token: 加 薇 威 微 徽 维 扣 企 飞 纸 电 and
+	 * w v q + t s only. */
 	int c = lower(at(s, i));
 	if (c >= 0x80) {
 		uint32_t u = i + 2 < s->n ? (uint32_t)c << 16 | (unsigned char)s->t[i + 1] << 8 |
 						    (unsigned char)s->t[i + 2]
 					  : 0;
 		if (u != 0xE58AA0 && u != 0xE89687 && u != 0xE5A881 && u != 0xE5BEAE &&
-		    u != 0xE689A3 && u != 0xE4BC81)
+		    u != 0xE5BEBD && u != 0xE7BBB4 && u != 0xE689A3 && u != 0xE4BC81 &&
+		    u != 0xE9A39E && u != 0xE7BAB8 && u != 0xE794B5)
 			return 0;
-	} else if (c != 'w' && c != 'v' && c != 'q' && c != '+') {
+	} else if (c != 'w' && c != 'v' && c != 'q' && c != '+' && c != 't' && c != 's') {
 		return 0;
 	}
 	if (HAS(s, i, "wxid_")) {
@@ -495,14 +792,10 @@ static size_t contact(const struct scan *s, size_t i, struct afgw_extract *out)
 		/* vxworks, qqmusic: a Latin token must end the word. */
 		if (is_alpha((unsigned char)tok[tl - 1]) && is_alpha(at(s, p)))
 			continue;
-		for (int k = 0; k < 4; k++) { /* ':' '号' ' ' in any order */
-			if (at(s, p) == ':' || at(s, p) == ' ')
-				p++;
-			else if (HAS(s, p, "号"))
-				p += sizeof("号") - 1;
-			else
-				break;
-		}
+		bool sep;
+		p = contact_filler(s, p, &sep);
+		if (contact_tokens[t].sep && !sep)
+			continue;
 		size_t q = p;
 		bool digits = true;
 		while (is_alnum(at(s, q)) || at(s, q) == '_' || at(s, q) == '-') {
@@ -512,6 +805,8 @@ static size_t contact(const struct scan *s, size_t i, struct afgw_extract *out)
 		size_t len = q - p;
 		if (len < CONTACT_ID_MIN || len > CONTACT_ID_MAX || !is_alnum(at(s, p)))
 			continue;
+		if ((at(s, q) == '.' || at(s, q) == '@') && is_alnum(at(s, q + 1)))
+			continue; /* a domain or an e-mail address, not an id */
 		unsigned flag = contact_tokens[t].flag;
 		if (flag == AFGW_EXTRACT_F_QQ && (!digits || len > QQ_MAX))
 			continue;
@@ -540,7 +835,8 @@ static bool unit_at(const struct scan *s, size_t i)
 static size_t skip_back(const struct scan *s, size_t i)
 {
 	for (int k = 0; k < 6 && i > 0; k++) {
-		if (s->t[i - 1] == ' ' || s->t[i - 1] == ':' || s->t[i - 1] == '=')
+		if (s->t[i - 1] == ' ' || s->t[i - 1] == ':' || s->t[i - 1] == '=' ||
+		    s->t[i - 1] == '#')
 			i--;
 		else if (ENDS(s, i, "是") || ENDS(s, i, "为"))
 			i -= sizeof("是") - 1;
@@ -612,18 +908,27 @@ static size_t phone(const struct scan *s, size_t i, unsigned cc, struct afgw_ext
 		return 0;
 	unsigned groups = 1;
 	bool bare = !plus && !area;
+	bool blocks = q - p <= 6; /* every group so far short, as on a card */
+	bool too_long = false;
 	/* More groups: one separator, then at least three digits (or the
-	 * two of an area code right after +cc), while the total allows. */
+	 * two of an area code right after +cc), while the total allows.
+	 * Short groups that run past the longest number are a card, account
+	 * or tracking number written in blocks (6217 0000 1234 5678): all of
+	 * it is consumed, none of it is a number. */
 	for (;;) {
 		int sep = at(s, q);
 		if (sep != ' ' && sep != '-')
 			break;
 		size_t r = digit_run(s, q + 1);
 		size_t g = r - (q + 1);
-		if (g < 3 && !(plus && groups == 1 && g == 2))
+		if (g == 0 || (!too_long && g < 3 && !(plus && groups == 1 && g == 2)))
 			break;
-		if (nd + g > PHONE_MAX)
-			break;
+		blocks = blocks && g <= 6;
+		if (!too_long && nd + g > PHONE_MAX) {
+			if (!blocks)
+				break;
+			too_long = true;
+		}
 		nd += g;
 		q = r;
 		groups++;
@@ -631,13 +936,23 @@ static size_t phone(const struct scan *s, size_t i, unsigned cc, struct afgw_ext
 	}
 	int next = at(s, q);
 	if (is_alpha(next) || next == '_' || (next == '.' && is_digit(at(s, q + 1))))
-		return 0; /* part of a longer token, or a decimal */
+		return too_long ? q : 0; /* part of a longer token, or a decimal */
+	if (too_long)
+		return q;
 	if (nd < PHONE_MIN)
 		return 0;
 	if (unit_at(s, q) || ENDS(s, i, "¥") || ENDS(s, i, "$") || ENDS(s, i, "€"))
 		return q; /* an amount, a date, a count: consumed, not a number */
 	if (bare && verification_code(s, i, q))
 		return q;
+	size_t back = skip_back(s, i);
+	for (size_t k = 0; k < AFGW_ARRAY_SIZE(id_words); k++) {
+		const struct word *w = &id_words[k];
+		if (ends_n(s, back, w->w, w->len) &&
+		    !(is_alpha((unsigned char)w->w[0]) && back > w->len &&
+		      is_alpha((unsigned char)s->t[back - w->len - 1])))
+			return q; /* an account, card, order or case number */
+	}
 
 	struct afgw_number num;
 	if (afgw_number_canon(afgw_str_make(s->t + i, q - i), AFGW_TON_NONE, cc, &num) < 0)

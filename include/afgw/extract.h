@@ -3,15 +3,22 @@
  * gateway/extract.c.
  *
  * Runs on normalized text (normalize.h).  Finds:
- *  - URLs with a scheme (http, https), "www." hosts, and bare domains with
- *    a known TLD (com, cn, top, xyz, vip, net, cc, ...), including short
- *    link services (t.cn, dwz.cn, url.cn, bit.ly, tinyurl.com, ...); the
- *    host is reported lower-cased without port, and look-alike hosts of
- *    well-known brands (icbc-vip.top, ccb-etc.cn.com) are flagged;
+ *  - URLs with a scheme (http, https), "www." hosts, and bare domains whose
+ *    top-level domain is a common or much-abused one (com, cn, top, xyz,
+ *    vip, help, lat, ...) or, when the name looks made for a machine (a
+ *    hyphen or digit, three labels, a path), any TLD of the root zone;
+ *    including short link services (t.cn, dwz.cn, url.cn, bit.ly,
+ *    tinyurl.com, ...); the host is reported lower-cased without port, and
+ *    look-alike hosts of well-known brands (icbc-vip.top, ccb-etc.cn.com)
+ *    are flagged;
  *  - contact tokens: 加V / +v / v信 / 薇 / 威信 / 微信 / vx / wx / QQ / 扣扣 /
- *    Q群 followed by an id (digits, letters, _ and -);
+ *    Q群 and their homophones, a lone V or Q with a separator, Telegram /
+ *    飞机 / WhatsApp / Skype (no flag: type "other"), then filler (':' '@',
+ *    spaces, symbols such as ❤, 号 / 是 / id) and an id (digits, letters,
+ *    _ and -);
  *  - phone numbers inside text (5 to 15 digits, with the separators people
- *    use), canonicalised with number.h.
+ *    use), canonicalised with number.h; not codes, amounts, or card,
+ *    account, order and tracking numbers.
  * Items are reported as spans into the normalized text plus a normalized
  * value (host, contact id, canonical number).  Bounded: at most
  * AFGW_EXTRACT_MAX of each kind; the rest are counted.

@@ -84,6 +84,30 @@ static void test_urls(void)
 	check_url("领取补贴 subsidy.icu", "subsidy.icu", 0, "subsidy.icu");
 	check_url("app下载 abc123.vip/d", "abc123.vip", 0, "abc123.vip/d");
 
+	/* new gTLDs common in smishing: always hosts */
+	check_url("Visit at bofa-restore.help/x", "bofa-restore.help", 0, "bofa-restore.help/x");
+	check_url("claim: airdrop-usdt.claims", "airdrop-usdt.claims", 0, "airdrop-usdt.claims");
+	check_url("sign up: ken-ref.cryptofx.trade", "ken-ref.cryptofx.trade", 0,
+		  "ken-ref.cryptofx.trade");
+	check_url("請至 sf-hk.express 更新", "sf-hk.express", 0, "sf-hk.express");
+	check_url("pay: dhlclear.delivery", "dhlclear.delivery", 0, "dhlclear.delivery");
+	check_url("toll.lat/pay", "toll.lat", 0, "toll.lat/pay");
+	check_url("etc.sbs", "etc.sbs", AFGW_EXTRACT_F_LOOKALIKE, "etc.sbs");
+	/* the rest of the root zone: a name made for a machine ... */
+	check_url("go to parcel-help.community", "parcel-help.community", 0,
+		  "parcel-help.community");
+	check_url("parcel2.support", "parcel2.support", 0, "parcel2.support");
+	check_url("my.parcel.report", "my.parcel.report", 0, "my.parcel.report");
+	check_url("parcel.report/x1", "parcel.report", 0, "parcel.report/x1");
+	/* both ends of the root-zone list (it is binary-searched) */
+	check_url("a-1.aaa", "a-1.aaa", 0, "a-1.aaa");
+	check_url("shop-1.zw", "shop-1.zw", 0, "shop-1.zw");
+	check_url("pay-now.zone", "pay-now.zone", 0, "pay-now.zone");
+	/* ... not two words run together with a word TLD */
+	check_no_url("I am home.Call me later");
+	check_no_url("see you soon.Love you");
+	check_no_url("1.click the box");
+
 	/* look-alikes and their real domains */
 	check_url("www.ccb.com", "www.ccb.com", 0, "www.ccb.com");
 	check_url("jd.com", "jd.com", 0, "jd.com");
@@ -167,6 +191,29 @@ static void test_contacts(void)
 	check_contact("企鹅号:10001000", "10001000", q);
 	/* the noise between 微 and 信 is removed by normalization */
 	check_contact("微 * 信：abc12345", "abc12345", w);
+	/* symbols and words between the token and the id */
+	check_contact("详情+v❤ jd-hr0717", "jd-hr0717", w);
+	check_contact("加V❤️：abc12345", "abc12345", w);
+	check_contact("我的微信是 jason-1988", "jason-1988", w);
+	check_contact("微信号是abc12345", "abc12345", w);
+	check_contact("微信号码：abc12345", "abc12345", w);
+	check_contact("微信同号13800138000", "13800138000", w);
+	check_contact("微信搜索 abc12345", "abc12345", w);
+	check_contact("WeChat ID: Service_888", "service_888", w);
+	check_contact("QQ号为 123456789", "123456789", q);
+	/* homophones and a lone V or Q with a separator */
+	check_contact("加薇芯 abc12345", "abc12345", w);
+	check_contact("徽信：abc12345", "abc12345", w);
+	check_contact("私聊我 V：shop-dz33", "shop-dz33", w);
+	check_contact("加我v❤ mm-520ok", "mm-520ok", w);
+	check_contact("Q：123456789", "123456789", q);
+	check_contact("加Q 123456789", "123456789", q);
+	/* other messengers */
+	check_contact("飞机：kefu888", "kefu888", 0);
+	check_contact("纸飞机@kefu_888", "kefu_888", 0);
+	check_contact("Telegram: @btc_signals", "btc_signals", 0);
+	check_contact("TG @kefu888", "kefu888", 0);
+	check_contact("WhatsApp: lisa_hk88", "lisa_hk88", 0);
 
 	check_no_contact("qq:abc12345");          /* QQ ids are numeric */
 	check_no_contact("qq:1234567890123");     /* 13 digits */
@@ -176,6 +223,14 @@ static void test_contacts(void)
 	check_no_contact("qqmusic 12345");
 	check_no_contact("微信支付");
 	check_no_contact("service@qq.com");
+	check_no_contact("v 12345678");           /* a lone v needs a separator */
+	check_no_contact("TV: 8pm tonight");
+	check_no_contact("Q: where is it");       /* QQ ids are numeric */
+	check_no_contact("join our telegram group"); /* needs ':' or '@' */
+	check_no_contact("坐飞机去北京");
+	check_no_contact("微信：abc.com");        /* a domain, not an id */
+	check_no_contact("wechat@company.com");
+	check_no_contact("威海市12345号");
 }
 
 /* The numbers found, as canonical values separated by spaces. */
@@ -231,6 +286,21 @@ static void test_numbers(void)
 	NUMS("12345.67", "");
 	NUMS("1234", "");
 	NUMS("1234567890123456", ""); /* 16 digits */
+	/* card, account and tracking numbers in blocks, whatever follows */
+	NUMS("转到这个卡上：6217 0000 1234 5678", "");
+	NUMS("卡号 6228 4800 1234 5678 910，户名张三", "");
+	NUMS("Your package 9400 1112 0200 8364 2901 42 was delivered", "");
+	NUMS("6217-0000-1234-5678 或致电13800138000", "+8613800138000");
+	/* ... but two numbers side by side are still two */
+	NUMS("95588 13800138000", "95588 +8613800138000");
+	/* a label that makes the digits an account, order or case number */
+	NUMS("账号：62220202113", "");
+	NUMS("运单号 773123456789012", "");
+	NUMS("订单编号36728190452支付异常", "");
+	NUMS("account 12345678", "");
+	NUMS("Order #48213577", "");
+	NUMS("discount 13800138000", "+8613800138000"); /* not "count" */
+	NUMS("手机号13800138000", "+8613800138000");
 	/* digits inside a URL or a contact id */
 	NUMS("http://x.com/13800138000", "");
 	NUMS("QQ:123456789", "");
