@@ -1308,10 +1308,15 @@ static bool number_ok(struct afgw_str canon)
 	return true;
 }
 
-/* "LIST;SCORE;CAT;SRC;SINCE;EXPIRES;HL" and the bucket TTL it needs. */
-static int list_part(const struct afgw_rep_entry *e, char *buf, size_t len, long long *ttl,
-		     char *err, size_t errlen)
+/* Check canon and e; then "LIST;SCORE;CAT;SRC;SINCE;EXPIRES;HL" and the
+ * bucket TTL it needs.  Returns 0 or -EINVAL with err set. */
+static int list_part(struct afgw_str canon, const struct afgw_rep_entry *e, char *buf, size_t len,
+		     long long *ttl, char *err, size_t errlen)
 {
+	if (!number_ok(canon)) {
+		snprintf(err, errlen, "bad number");
+		return -EINVAL;
+	}
 	if (e->list == AFGW_REP_NONE || e->score < 0 || e->score > 100 ||
 	    !afgw_rep_category_ok(e->category) || e->expires <= e->since) {
 		snprintf(err, errlen, "bad entry (list, score 0..100, category, expiry after start)");
@@ -1331,11 +1336,7 @@ int afgw_rep_put(struct afgw_redis *c, struct afgw_str canon, const struct afgw_
 {
 	char part[AFGW_REP_RECORD_MAX], bucket[32];
 	long long ttl;
-	if (!number_ok(canon)) {
-		snprintf(err, errlen, "bad number");
-		return -EINVAL;
-	}
-	int rc = list_part(e, part, sizeof(part), &ttl, err, errlen);
+	int rc = list_part(canon, e, part, sizeof(part), &ttl, err, errlen);
 	if (rc)
 		return rc;
 	snprintf(bucket, sizeof(bucket), BUCKET_FMT, afgw_rep_bucket(canon));
@@ -1498,16 +1499,11 @@ static int import_drain(struct afgw_rep_import *im, char *err, size_t errlen)
 int afgw_rep_import_add(struct afgw_rep_import *im, struct afgw_str canon,
 			const struct afgw_rep_entry *e, char *err, size_t errlen)
 {
-	char part[AFGW_REP_RECORD_MAX], bucket[32];
+	char part[AFGW_REP_RECORD_MAX];
 	long long ttl;
-	if (!number_ok(canon)) {
-		snprintf(err, errlen, "bad number");
-		return -EINVAL;
-	}
-	int rc = list_part(e, part, sizeof(part), &ttl, err, errlen);
+	int rc = list_part(canon, e, part, sizeof(part), &ttl, err, errlen);
 	if (rc)
 		return rc;
-	snprintf(bucket, sizeof(bucket), BUCKET_FMT, afgw_rep_bucket(canon));
 	unsigned b = afgw_rep_bucket(canon);
 	redisAppendCommand(im->c->ctx, "HSET " BUCKET_FMT " %b v1;%s;0;0", b, canon.p, canon.len,
 			   part);
