@@ -279,23 +279,6 @@ static int cmd_decode(int argc, char **argv)
 
 /* ---- replay ------------------------------------------------------- */
 
-/* The rule set directory when none is configured: the source tree's when
- * this program runs from the build tree, else the installed one. */
-static const char *default_rules_dir(void)
-{
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		size_t bl = strlen(AFGW_BUILD_DIR);
-		if (!strncmp(exe, AFGW_BUILD_DIR, bl) && exe[bl] == '/')
-			return AFGW_SOURCE_DIR "/rules/default";
-	}
-	if (access(AFGW_RULES_INSTALL_DIR, R_OK) == 0)
-		return AFGW_RULES_INSTALL_DIR;
-	return AFGW_SOURCE_DIR "/rules/default";
-}
-
 /* Load and compile a rule directory; errors go to stderr as file:line. */
 static int load_ruleset(const char *dir, struct afgw_ruleset **out)
 {
@@ -520,7 +503,7 @@ static int cmd_replay(int argc, char **argv)
 	if (!output)
 		output = cfg.output.events ? cfg.output.events : "-";
 	if (!rules_dir)
-		rules_dir = cfg.rules ? cfg.rules : default_rules_dir();
+		rules_dir = cfg.rules ? cfg.rules : afgw_rules_default_dir();
 
 	if (load_ruleset(rules_dir, &rs) != 0) {
 		status = 2;

@@ -82,25 +82,6 @@ static int usage_error(const char *what, const char *arg)
 	return 2;
 }
 
-/* The rule set shipped with afgw: next to the sources, or installed. */
-static const char *default_rules_dir(void)
-{
-	static const char *const dirs[] = {
-		AFGW_SOURCE_DIR "/rules/default",
-		"/usr/local/share/afgw/rules/default",
-		"/usr/share/afgw/rules/default",
-	};
-	const char *env = getenv("AFGW_RULES_DIR");
-	if (env && *env)
-		return env;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		struct stat st;
-		if (stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
-			return dirs[i];
-	}
-	return dirs[0];
-}
-
 static void print_diag(const struct afgw_rules_diag *d)
 {
 	for (unsigned i = 0; i < d->n; i++)
@@ -121,7 +102,7 @@ static void print_diag(const struct afgw_rules_diag *d)
 static int load_paths(struct afgw_rules *rules, int n, char **paths, struct afgw_rules_diag *d)
 {
 	int rc = 0;
-	char *def[1] = { (char *)default_rules_dir() };
+	char *def[1] = { (char *)afgw_rules_default_dir() };
 	if (n == 0) {
 		n = 1;
 		paths = def;
@@ -181,7 +162,7 @@ static int cmd_check(int argc, char **argv)
 			strict = true;
 			break;
 		case 'h':
-			printf(USAGE_RULES, default_rules_dir(), AFGW_MATCH_WARN, AFGW_MATCH_BLOCK);
+			printf(USAGE_RULES, afgw_rules_default_dir(), AFGW_MATCH_WARN, AFGW_MATCH_BLOCK);
 			return 0;
 		default:
 			return usage_error("unknown option", argv[optind - 1]);
@@ -445,7 +426,7 @@ static int cmd_test(int argc, char **argv)
 			o.brief = true;
 			break;
 		case 'h':
-			printf(USAGE_RULES, default_rules_dir(), AFGW_MATCH_WARN, AFGW_MATCH_BLOCK);
+			printf(USAGE_RULES, afgw_rules_default_dir(), AFGW_MATCH_WARN, AFGW_MATCH_BLOCK);
 			return 0;
 		case '?':
 			if (optopt)
@@ -531,12 +512,12 @@ out:
 static int cmd_rules(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, USAGE_RULES, default_rules_dir(), AFGW_MATCH_WARN, AFGW_MATCH_BLOCK);
+		fprintf(stderr, USAGE_RULES, afgw_rules_default_dir(), AFGW_MATCH_WARN, AFGW_MATCH_BLOCK);
 		return 2;
 	}
 	const char *sub = argv[1];
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
-		printf(USAGE_RULES, default_rules_dir(), AFGW_MATCH_WARN, AFGW_MATCH_BLOCK);
+		printf(USAGE_RULES, afgw_rules_default_dir(), AFGW_MATCH_WARN, AFGW_MATCH_BLOCK);
 		return 0;
 	}
 	if (!strcmp(sub, "check"))

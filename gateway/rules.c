@@ -28,9 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
+#include "afgw_config.h"
 #include "afgw/rules.h"
 
 /* ---- diagnostics ------------------------------------------------------- */
@@ -925,4 +927,23 @@ int afgw_rules_load_dir(struct afgw_rules *rs, const char *dir, struct afgw_rule
 		rc = -EINVAL;
 	}
 	return rc;
+}
+
+const char *afgw_rules_default_dir(void)
+{
+	const char *env = getenv("AFGW_RULES_DIR");
+	if (env && *env)
+		return env;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		size_t bl = strlen(AFGW_BUILD_DIR);
+		if (!strncmp(exe, AFGW_BUILD_DIR, bl) && exe[bl] == '/')
+			return AFGW_SOURCE_DIR "/rules/default";
+	}
+	struct stat st;
+	if (stat(AFGW_RULES_INSTALL_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+		return AFGW_RULES_INSTALL_DIR;
+	return AFGW_SOURCE_DIR "/rules/default";
 }

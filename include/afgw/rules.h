@@ -128,6 +128,14 @@ int afgw_rules_load_buffer(struct afgw_rules *rs, const char *name, const char *
 int afgw_rules_load_file(struct afgw_rules *rs, const char *path, struct afgw_rules_diag *d);
 
 /*
+ * The default rule set's directory: $AFGW_RULES_DIR when set; the source
+ * tree's rules/default when the running program is in the build tree;
+ * else the installed copy (datadir/afgw/rules/default) when it exists;
+ * else the source tree's.  Static storage.
+ */
+const char *afgw_rules_default_dir(void);
+
+/*
  * Every *.yaml / *.yml file directly inside dir, in name order.  Reads
  * them all so that every error is reported, then returns 0, -EINVAL,
  * -ENOMEM or -errno as above; a directory without rule files is an error.
