@@ -9,6 +9,7 @@
  * 2 usage or bad input, with one clear line on stderr.
  */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -345,6 +346,7 @@ static void print_counter(const char *name, uint64_t v)
 }
 
 static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep *rep,
+			   const struct afgw_fleet *fleet,
 			   const struct afgw_ruleset *rs, unsigned files, double secs)
 {
 	uint64_t unscanned = 0;
@@ -387,6 +389,8 @@ static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep
 					 AFGW_BH_CALL_AND_SMS };
 	for (unsigned b = 0; b < 4; b++)
 		print_counter(afgw_behaviour_name(bits[b]), st->bh_reasons[b]);
+	if (fleet)
+		print_counter("fleet_counts_only", st->fleet_reasons);
 	fprintf(stderr, "  decode:\n");
 	for (int k = 0; k < AFGW_C_COUNT; k++)
 		print_counter(afgw_dissect_counter_name((enum afgw_dissect_counter)k),
@@ -400,6 +404,13 @@ static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep
 		fprintf(stderr, "  reputation:\n");
 		for (int k = 0; k < AFGW_REP_C_COUNT; k++)
 			print_counter(afgw_rep_counter_name((enum afgw_rep_counter)k), c[k]);
+	}
+	if (fleet) {
+		uint64_t c[AFGW_FLEET_C_COUNT];
+		afgw_fleet_counters(fleet, c);
+		fprintf(stderr, "  fleet:\n");
+		for (int k = 0; k < AFGW_FLEET_C_COUNT; k++)
+			print_counter(afgw_fleet_counter_name((enum afgw_fleet_counter)k), c[k]);
 	}
 }
 
@@ -487,6 +498,7 @@ static int cmd_replay(int argc, char **argv)
 	int status = 0;
 	struct afgw_ruleset *rs = NULL;
 	struct afgw_rep *rep = NULL;
+	struct afgw_fleet *fleet = NULL;
 	struct afgw_pipeline *p = NULL;
 	FILE *out = stdout;
 	static char obuf[1 << 20];
@@ -536,7 +548,20 @@ static int cmd_replay(int argc, char **argv)
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	}
 
-	struct afgw_pipeline_opts po = { .cfg = &cfg, .rs = rs, .rep = rep, .out = out };
+	if (cfg.redis.url && cfg.behaviour.fleet_sync_ms) {
+		/* A replay waits for each round of fleet counts: same input, same verdicts. */
+		struct afgw_fleet_opts fo = { .cfg = &cfg, .wait = true };
+		rc = afgw_fleet_open(&fo, &fleet);
+		if (rc != 0) {
+			fprintf(stderr, "afgw replay: cannot start the fleet counters: %s\n",
+				strerror(-rc));
+			status = 1;
+			goto out;
+		}
+	}
+	struct afgw_pipeline_opts po = {
+		.cfg = &cfg, .rs = rs, .rep = rep, .fleet = fleet, .out = out
+	};
 	rc = afgw_pipeline_new(&po, &p);
 	if (rc != 0) {
 		fprintf(stderr, "afgw replay: cannot start the pipeline: %s\n", strerror(-rc));
@@ -576,6 +601,7 @@ static int cmd_replay(int argc, char **argv)
 		afgw_capture_close(cap);
 	}
 	afgw_pipeline_finish(p);
+	afgw_fleet_flush(fleet);  /* the last notes, for the gateways that come next */
 	double secs = now_s() - pg.start;
 	progress_show(&pg, afgw_pipeline_scored(p), true);
 
@@ -586,9 +612,10 @@ static int cmd_replay(int argc, char **argv)
 		status = 1;
 	}
 	if (!quiet && opened)
-		replay_summary(&st, rep, rs, opened, secs);
+		replay_summary(&st, rep, fleet, rs, opened, secs);
 out:
 	afgw_pipeline_free(p);
+	afgw_fleet_close(fleet);
 	if (out && out != stdout)
 		fclose(out);
 	afgw_rep_close(rep);
@@ -615,6 +642,8 @@ static int cmd_later(int argc, char **argv, const char *name, const char *usage)
 int main(int argc, char **argv)
 {
 	afgw_log_set_prog("afgw");
+	/* A closed pipe or a Redis that went away is an error return, not death. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		fputs(usage_top, stderr);
 		return 2;

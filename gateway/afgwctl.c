@@ -15,6 +15,7 @@
  * input, with errors as one line each on stderr naming file:line.
  */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,6 +530,8 @@ static int cmd_rules(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* A closed pipe or a Redis that went away is an error return, not death. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;

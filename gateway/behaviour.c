@@ -19,7 +19,7 @@
  * A threshold of 0 switches its detector off; a zero window is -EINVAL.
  *
  * It deliberately does not: copy any number or text (keys are hashes),
- * share counts between gateways (fleet_sync_ms is the fleet writer's job),
+ * share counts between gateways (fleet.c does, beside it, in the score stage),
  * or decide anything: score.c weighs the flags.
  */
 #include <errno.h>
@@ -637,9 +637,11 @@ static void dialog_invite(struct afgw_behaviour *b, struct key id, struct key ca
  * within ring max of its INVITE, its callee joins the caller's Wangiri
  * set.  The dialog is dropped, so the 487 that follows a CANCEL and any
  * retransmission find nothing and count nothing.  Returns the dialog's
- * caller in *caller (h 0 if there was no dialog).
+ * caller in *caller (h 0 if there was no dialog), and sets *rung_short
+ * when the callee counted.
  */
-static void dialog_end(struct afgw_behaviour *b, struct key id, uint64_t ts, struct key *caller)
+static void dialog_end(struct afgw_behaviour *b, struct key id, uint64_t ts, struct key *caller,
+		       bool *rung_short)
 {
 	caller->h = 0;
 	size_t i = tab_find(&b->dialogs, id);
@@ -650,6 +652,7 @@ static void dialog_end(struct afgw_behaviour *b, struct key id, uint64_t ts, str
 	caller->h = d->caller_h;
 	caller->chk = d->caller_chk;
 	if (!d->answered && age(now, d->invite_us) <= b->ring_max) {
+		*rung_short = true;
 		bool fresh;
 		size_t ci = tab_get(b, &b->callers, *caller, ts, &fresh);
 		uint64_t cnow = touch(b, &b->callers, ci, ts);
@@ -781,7 +784,7 @@ void afgw_behaviour_observe(struct afgw_behaviour *b, const struct afgw_bh_msg *
 	case AFGW_BH_REJECT:
 		if (has_id) {
 			struct key dc;
-			dialog_end(b, id, ts, &dc);
+			dialog_end(b, id, ts, &dc, &res->rung_short);
 			if (!has_caller && dc.h) {
 				/* Report for the dialog's caller when the message names none. */
 				ck = dc;

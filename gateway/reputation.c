@@ -23,7 +23,6 @@
 #include "afgw/reputation.h"
 
 #include <errno.h>
-#include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -36,6 +35,7 @@
 #include <unistd.h>
 
 #include "afgw/log.h"
+#include "redis_conn.h"
 
 #define FEED_KEY "afgw:rep:feed"
 #define FEED_TTL_S 2592000
@@ -561,107 +561,6 @@ static int allow_build(struct afgw_rep *r, char *const *nums, size_t n)
 	return 0;
 }
 
-/* ---- Redis connections -------------------------------------------------- */
-
-static struct timeval tv_ms(unsigned ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
-	return tv;
-}
-
-/*
- * Parse "unix:///path", "tcp://host:port" or "redis://host:port" (port
- * defaults to 6379).  host is copied into hostbuf.
- */
-static int parse_url(const char *url, bool *is_unix, char *hostbuf, size_t hostlen, int *port)
-{
-	const char *rest;
-	if (!strncmp(url, "unix://", 7)) {
-		rest = url + 7;
-		if (rest[0] != '/' || strlen(rest) >= hostlen)
-			return -EINVAL;
-		*is_unix = true;
-		memcpy(hostbuf, rest, strlen(rest) + 1);
-		*port = 0;
-		return 0;
-	}
-	if (!strncmp(url, "tcp://", 6))
-		rest = url + 6;
-	else if (!strncmp(url, "redis://", 8))
-		rest = url + 8;
-	else
-		return -EINVAL;
-	const char *colon = strrchr(rest, ':');
-	size_t hl = colon ? (size_t)(colon - rest) : strlen(rest);
-	if (hl == 0 || hl >= hostlen)
-		return -EINVAL;
-	memcpy(hostbuf, rest, hl);
-	hostbuf[hl] = '\0';
-	*port = 6379;
-	if (colon) {
-		char *end;
-		long v = strtol(colon + 1, &end, 10);
-		if (*end || end == colon + 1 || v < 1 || v > 65535)
-			return -EINVAL;
-		*port = (int)v;
-	}
-	*is_unix = false;
-	return 0;
-}
-
-/* Connect, AUTH, SELECT.  Returns a context or NULL with err filled. */
-static redisContext *connect_redis(const struct afgw_config_redis *rc, unsigned extra_timeout_ms,
-				   char *err, size_t errlen)
-{
-	char host[256];
-	bool is_unix;
-	int port;
-	redisContext *ctx;
-	redisReply *rep;
-
-	if (!rc->url || parse_url(rc->url, &is_unix, host, sizeof(host), &port) != 0) {
-		snprintf(err, errlen, "bad Redis URL '%s' (unix:///path, tcp://host:port)",
-			 rc->url ? rc->url : "");
-		return NULL;
-	}
-	ctx = is_unix ? redisConnectUnixWithTimeout(host, tv_ms(rc->connect_timeout_ms))
-		      : redisConnectWithTimeout(host, port, tv_ms(rc->connect_timeout_ms));
-	if (!ctx || ctx->err) {
-		snprintf(err, errlen, "cannot connect to Redis at %s: %s", rc->url,
-			 ctx ? ctx->errstr : "out of memory");
-		goto fail;
-	}
-	if (redisSetTimeout(ctx, tv_ms(rc->command_timeout_ms + extra_timeout_ms)) != REDIS_OK) {
-		snprintf(err, errlen, "Redis at %s: cannot set timeout", rc->url);
-		goto fail;
-	}
-	if (rc->password) {
-		rep = redisCommand(ctx, "AUTH %s", rc->password);
-		if (!rep || rep->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "Redis at %s: AUTH failed: %s", rc->url,
-				 rep ? rep->str : ctx->errstr);
-			freeReplyObject(rep);
-			goto fail;
-		}
-		freeReplyObject(rep);
-	}
-	if (rc->db) {
-		rep = redisCommand(ctx, "SELECT %u", rc->db);
-		if (!rep || rep->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "Redis at %s: SELECT %u failed: %s", rc->url, rc->db,
-				 rep ? rep->str : ctx->errstr);
-			freeReplyObject(rep);
-			goto fail;
-		}
-		freeReplyObject(rep);
-	}
-	return ctx;
-fail:
-	if (ctx)
-		redisFree(ctx);
-	return NULL;
-}
-
 /* ---- the sync thread ---------------------------------------------------- */
 
 static void queue_change(struct afgw_rep *r, uint64_t key, const struct afgw_rep_entry *e)
@@ -687,17 +586,12 @@ static void queue_change(struct afgw_rep *r, uint64_t key, const struct afgw_rep
 	pthread_mutex_unlock(&r->mu);
 }
 
-static bool reply_ok(const redisReply *rep, int type)
-{
-	return rep && rep->type == type;
-}
-
 /* The id of the newest feed entry, "0-0" for none.  Returns 0 or -EIO. */
 static int feed_last_id(struct afgw_rep *r, char *id, size_t idlen)
 {
 	redisReply *rep = redisCommand(r->ctx, "XREVRANGE %s + - COUNT 1", FEED_KEY);
 	int rc = -EIO;
-	if (!reply_ok(rep, REDIS_REPLY_ARRAY))
+	if (!afgw_redis_reply_is(rep, REDIS_REPLY_ARRAY))
 		goto out;
 	snprintf(id, idlen, "0-0");
 	if (rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
@@ -715,7 +609,7 @@ static int feed_covers(struct afgw_rep *r, const char *id)
 {
 	redisReply *rep = redisCommand(r->ctx, "XRANGE %s - + COUNT 1", FEED_KEY);
 	int rc = -EIO;
-	if (!reply_ok(rep, REDIS_REPLY_ARRAY))
+	if (!afgw_redis_reply_is(rep, REDIS_REPLY_ARRAY))
 		goto out;
 	rc = 1;
 	if (rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
@@ -775,7 +669,7 @@ static int full_load(struct afgw_rep *r)
 				rc = -EIO; /* the context is dead; stop reading */
 				break;
 			}
-			if (rc == 0 && !reply_ok(rep, REDIS_REPLY_ARRAY))
+			if (rc == 0 && !afgw_redis_reply_is(rep, REDIS_REPLY_ARRAY))
 				rc = -EIO;
 			for (size_t i = 0; rc == 0 && i + 1 < rep->elements; i += 2) {
 				redisReply *f = rep->element[i], *v = rep->element[i + 1];
@@ -939,6 +833,7 @@ static void free_retired(struct afgw_rep *r)
 static void *sync_main(void *arg)
 {
 	struct afgw_rep *r = arg;
+	afgw_redis_thread_init();
 	bool ever_loaded = false, down_logged = false;
 	time_t down_since = 0;
 	char err[AFGW_REP_ERR];
@@ -946,7 +841,7 @@ static void *sync_main(void *arg)
 	while (!should_stop(r)) {
 		free_retired(r);
 		if (!r->ctx) {
-			r->ctx = connect_redis(&r->rc, FEED_BLOCK_MS, err, sizeof(err));
+			r->ctx = afgw_redis_ctx_open(&r->rc, FEED_BLOCK_MS, err, sizeof(err));
 			if (!r->ctx) {
 				if (!down_logged) {
 					afgw_log(AFGW_LOG_WARN,
@@ -1042,7 +937,7 @@ int afgw_rep_open(const struct afgw_config *cfg, struct afgw_rep **out, char *er
 		char host[256];
 		bool is_unix;
 		int port;
-		if (parse_url(r->rc.url, &is_unix, host, sizeof(host), &port) != 0) {
+		if (afgw_redis_url_parse(r->rc.url, &is_unix, host, sizeof(host), &port) != 0) {
 			snprintf(err, errlen, "bad Redis URL '%s' (unix:///path, tcp://host:port)",
 				 r->rc.url);
 			afgw_rep_close(r);
@@ -1187,33 +1082,6 @@ const char *afgw_rep_counter_name(enum afgw_rep_counter c)
 }
 
 /* ---- writes ---------------------------------------------------------- */
-
-struct afgw_redis {
-	redisContext *ctx;
-};
-
-int afgw_redis_connect(const struct afgw_config_redis *rc, struct afgw_redis **out, char *err,
-		       size_t errlen)
-{
-	struct afgw_redis *c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->ctx = connect_redis(rc, 0, err, errlen);
-	if (!c->ctx) {
-		free(c);
-		return -ECONNREFUSED;
-	}
-	*out = c;
-	return 0;
-}
-
-void afgw_redis_close(struct afgw_redis *c)
-{
-	if (!c)
-		return;
-	redisFree(c->ctx);
-	free(c);
-}
 
 /*
  * The scripts keep a record and its feed entry together.  KEYS[1] bucket,

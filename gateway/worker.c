@@ -277,6 +277,7 @@ struct afgw_pipeline {
 	const struct afgw_config *cfg;
 	const struct afgw_ruleset *rs;
 	struct afgw_rep *rep;
+	struct afgw_fleet *fleet;
 	FILE *out;
 	unsigned n;
 	bool threaded;
@@ -292,14 +293,10 @@ struct afgw_pipeline {
 	bool finished;
 };
 
-/* 64-bit FNV-1a, for texts (SMS fan-out). */
+/* Texts (SMS fan-out) are keyed by the fleet's hash, the same on every gateway. */
 static uint64_t hash64(const char *p, size_t len)
 {
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ull;
-	}
+	uint64_t h = afgw_fleet_hash(AFGW_FLEET_HASH_INIT, p, len);
 	return h ? h : 1;
 }
 
@@ -506,6 +503,62 @@ static const char *lead_category(const struct afgw_verdict *v)
 	return cat;
 }
 
+/*
+ * The fleet-wide side of behaviour (fleet.h): note what this message adds
+ * to the shared counts, then add the flags the fleet-wide counts raise.
+ * Returns the AFGW_BH_* bits that only the fleet gave.
+ */
+static unsigned fleet_observe(struct afgw_pipeline *p, const struct afgw_bh_msg *m,
+			      struct afgw_bh_result *res)
+{
+	struct afgw_fleet *f = p->fleet;
+	afgw_fleet_tick(f, m->ts_us);
+	bool has_caller = !afgw_str_empty(m->caller), has_callee = !afgw_str_empty(m->callee);
+	uint64_t hc = 0, he = 0, hp = 0;
+	if (has_caller)
+		hc = afgw_fleet_hash(AFGW_FLEET_HASH_INIT, m->caller.p, m->caller.len);
+	if (has_callee)
+		he = afgw_fleet_hash(AFGW_FLEET_HASH_INIT, m->callee.p, m->callee.len);
+	if (has_caller && has_callee)
+		hp = afgw_fleet_hash(afgw_fleet_hash(hc, "", 1), m->callee.p, m->callee.len);
+
+	if (m->kind == AFGW_BH_INVITE && has_caller && has_callee) {
+		afgw_fleet_note(f, AFGW_FLEET_MASS_CALLING, hc, he, m->ts_us);
+		afgw_fleet_note(f, AFGW_FLEET_CALL_AND_SMS, hp, AFGW_FLEET_MEMBER_CALL, m->ts_us);
+	} else if (m->kind == AFGW_BH_SMS && has_callee) {
+		if (m->text_hash)
+			afgw_fleet_note(f, AFGW_FLEET_SMS_FANOUT, m->text_hash, he, m->ts_us);
+		if (has_caller)
+			afgw_fleet_note(f, AFGW_FLEET_CALL_AND_SMS, hp, AFGW_FLEET_MEMBER_SMS,
+					m->ts_us);
+	}
+	if (res->rung_short && has_caller && has_callee)
+		afgw_fleet_note(f, AFGW_FLEET_WANGIRI, hc, he, m->ts_us);
+
+	unsigned before = res->flags, n;
+	if (has_caller) {
+		if (afgw_fleet_flagged(f, AFGW_FLEET_MASS_CALLING, hc, m->ts_us, &n)) {
+			res->flags |= AFGW_BH_MASS_CALLING;
+			if (n > res->mass_callees)
+				res->mass_callees = n;
+		}
+		if (afgw_fleet_flagged(f, AFGW_FLEET_WANGIRI, hc, m->ts_us, &n)) {
+			res->flags |= AFGW_BH_WANGIRI;
+			if (n > res->wangiri_callees)
+				res->wangiri_callees = n;
+		}
+	}
+	if (m->kind == AFGW_BH_SMS && m->text_hash &&
+	    afgw_fleet_flagged(f, AFGW_FLEET_SMS_FANOUT, m->text_hash, m->ts_us, &n)) {
+		res->flags |= AFGW_BH_SMS_FANOUT;
+		if (n > res->fanout_recipients)
+			res->fanout_recipients = n;
+	}
+	if (hp && afgw_fleet_flagged(f, AFGW_FLEET_CALL_AND_SMS, hp, m->ts_us, &n))
+		res->flags |= AFGW_BH_CALL_AND_SMS;
+	return res->flags & ~before;
+}
+
 static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 {
 	const uint8_t *q = (const uint8_t *)(r + 1);
@@ -541,6 +594,9 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 	struct afgw_bh_result bres = { 0 };
 	if (p->bh)
 		afgw_behaviour_observe(p->bh, &bm, &bres);
+	unsigned fleet_only = 0;
+	if (p->fleet)
+		fleet_only = fleet_observe(p, &bm, &bres);
 
 	bool scanned = r->flags & OUT_SCANNED;
 	if (!scanned)
@@ -584,6 +640,8 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 		for (unsigned b = 0; b < 4; b++)
 			if (bres.flags & (1u << b))
 				st->bh_reasons[b]++;
+		if (fleet_only)
+			st->fleet_reasons++;
 	}
 
 	if (p->out && r->json_len) {
@@ -702,6 +760,7 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->cfg = cfg;
 	p->rs = o->rs;
 	p->rep = o->rep;
+	p->fleet = o->fleet;
 	p->out = o->out;
 	p->n = cfg->workers;
 	p->threaded = p->n > 1;

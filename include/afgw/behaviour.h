@@ -71,6 +71,7 @@ struct afgw_bh_result {
 	unsigned mass_callees;      /* distinct callees in the caller's window */
 	unsigned wangiri_callees;   /* distinct callees rung short */
 	unsigned fanout_recipients; /* distinct recipients of this text */
+	bool rung_short;            /* this CANCEL / 487 ended a call rung short (Wangiri) */
 };
 
 enum afgw_bh_counter {

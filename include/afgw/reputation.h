@@ -44,6 +44,7 @@
 
 #include "afgw/common.h"
 #include "afgw/config.h"
+#include "afgw/redis.h"
 
 #define AFGW_REP_BUCKETS 65536
 #define AFGW_REP_FEED_MAX 1000000
@@ -164,15 +165,6 @@ const char *afgw_rep_counter_name(enum afgw_rep_counter c);
 
 /* ---- writes (afgwctl, tests) ----------------------------------------- */
 
-struct afgw_redis;
-
-/*
- * A blocking connection for tools.  url as in config.h.  Returns 0 or
- * -errno with one line in err.
- */
-int afgw_redis_connect(const struct afgw_config_redis *rc, struct afgw_redis **out, char *err,
-		       size_t errlen);
-void afgw_redis_close(struct afgw_redis *c);
 
 /*
  * Set the list part of canon's record (keeping its reports), announce it

@@ -29,6 +29,7 @@
 #include "afgw/capture.h"
 #include "afgw/config.h"
 #include "afgw/dissect.h"
+#include "afgw/fleet.h"
 #include "afgw/match.h"
 #include "afgw/reputation.h"
 #include "afgw/score.h"
@@ -47,6 +48,7 @@ struct afgw_pipeline_opts {
 	const struct afgw_config *cfg;
 	const struct afgw_ruleset *rs;  /* NULL: no content rules (reason no_ruleset) */
 	struct afgw_rep *rep;           /* NULL: no reputation; used only from this thread */
+	struct afgw_fleet *fleet;       /* NULL: behaviour counts of this gateway only; ditto */
 	FILE *out;                      /* Event JSON lines; NULL: none */
 };
 
@@ -62,6 +64,7 @@ struct afgw_pipeline_stats {
 	uint64_t dissect[AFGW_C_COUNT]; /* summed over workers */
 	uint64_t behaviour[AFGW_BH_C_COUNT];
 	uint64_t bh_reasons[4];         /* verdicts carrying each behaviour reason */
+	uint64_t fleet_reasons;         /* verdicts with a behaviour reason only the fleet's counts gave */
 	uint64_t rep_reasons;           /* verdicts with a reputation reason */
 	uint64_t allowlisted;           /* verdicts forced to allow by an allow list */
 	struct {

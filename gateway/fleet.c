@@ -1,0 +1,538 @@
+/*
+ * fleet.c - behaviour counters shared by the fleet through Redis (see
+ * fleet.h for what is counted and the keys).
+ *
+ * Two threads and three buffers.  The owner (the score stage) appends
+ * notes to `fill`; at a round it swaps `fill` with the idle `sent` buffer
+ * and wakes the fleet thread, which groups the notes by key, talks to
+ * Redis and writes one answer per key into `answers`; the owner applies
+ * the answers to its table of fleet counts at a later tick.  The mutex is
+ * taken once per round and once per answer check, never per message:
+ * a tick reads one atomic (`state`) and compares two timestamps.
+ *
+ * A round, in one pipelined exchange: for each key, PFADD of its members
+ * (16-hex hashes, in chunks), EXPIRE (window + 60 s) and PFCOUNT.  The
+ * HyperLogLog counts are Redis's (0.81 % standard error), plenty for
+ * thresholds in the tens.  A failed round costs its notes (counted); the
+ * connection is dropped and retried after retry_ms of wall time, and the
+ * outage is logged once per outage.
+ *
+ * The owner's table of counts is fixed-size, open addressing over a probe
+ * window of 8 slots; a full window replaces the slot whose flag ends
+ * first.  Losing an entry only loses a fleet flag early: the local
+ * detectors still run.
+ *
+ * Not here: the local detectors (behaviour.c), the weights (score.c).
+ */
+#include "afgw/fleet.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "afgw/log.h"
+#include "redis_conn.h"
+
+#define PROBE 8u
+#define CHUNK 256u                 /* members per PFADD */
+#define KEY_TTL_EXTRA_S 60
+#define US 1000000ull
+
+struct note {
+	uint64_t key, member;
+	uint32_t window;
+	uint8_t kind;
+};
+
+struct answer {
+	uint64_t key;
+	uint64_t count;
+	uint32_t window;
+	uint8_t kind;
+};
+
+struct slot {
+	uint64_t key;                  /* 0: empty */
+	uint64_t until_us;             /* flagged while ts < until_us */
+	uint32_t window;
+	uint32_t count;
+	uint8_t kind;
+};
+
+enum { IDLE, WORK, DONE, STOP };
+
+struct afgw_fleet {
+	struct afgw_config_redis rc;   /* url / password copied */
+	uint64_t win_us[AFGW_FLEET_KINDS];
+	unsigned threshold[AFGW_FLEET_KINDS];
+	uint64_t hold_us, sync_us;
+	bool wait;
+
+	/* owner */
+	struct note *fill;
+	size_t n_fill, cap;
+	uint64_t next_round_us;        /* 0: no round yet */
+	uint64_t round_us;             /* message time of the round in flight */
+	uint64_t last_us;              /* latest message time ticked */
+	struct slot *tab;
+	size_t tab_mask;
+
+	/* shared, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	atomic_int state;
+	struct note *sent;
+	size_t n_sent;
+	struct answer *answers;
+	size_t n_answers;
+	bool round_failed;
+
+	/* fleet thread */
+	pthread_t thread;
+	bool has_thread;
+	redisContext *ctx;
+	bool down;                     /* in an outage (logged once) */
+	struct timespec retry_at;
+	long *cmd_key;                 /* per pipelined command: its key's answer, -1 none */
+
+	atomic_uint_fast64_t c[AFGW_FLEET_C_COUNT];
+};
+
+static const char *const kind_tag[AFGW_FLEET_KINDS] = { "mc", "wg", "fo", "cs" };
+
+static int cmp_note(const void *a, const void *b)
+{
+	const struct note *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->window != y->window)
+		return x->window < y->window ? -1 : 1;
+	if (x->member != y->member)
+		return x->member < y->member ? -1 : 1;
+	return 0;
+}
+
+static bool same_key(const struct note *x, const struct note *y)
+{
+	return x->kind == y->kind && x->key == y->key && x->window == y->window;
+}
+
+static bool past(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+static void drop_connection(struct afgw_fleet *f, const char *why)
+{
+	if (f->ctx) {
+		redisFree(f->ctx);
+		f->ctx = NULL;
+	}
+	if (!f->down) {
+		afgw_log(AFGW_LOG_WARN, "fleet counters: Redis at %s unavailable (%s); "
+			 "going on with this gateway's own counts", f->rc.url, why);
+		atomic_fetch_add(&f->c[AFGW_FLEET_C_OUTAGES], 1);
+		f->down = true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &f->retry_at);
+	f->retry_at.tv_sec += f->rc.retry_ms / 1000;
+	f->retry_at.tv_nsec += (long)(f->rc.retry_ms % 1000) * 1000000;
+	if (f->retry_at.tv_nsec >= 1000000000) {
+		f->retry_at.tv_sec++;
+		f->retry_at.tv_nsec -= 1000000000;
+	}
+}
+
+/*
+ * One round over the sorted notes [0, n): returns the number of answers
+ * written, or -1 if the round failed.  Every reply is read, even after an
+ * error reply, so the connection stays in step; a key whose commands got
+ * an error reply gets no answer.
+ */
+static long round_redis(struct afgw_fleet *f, const struct note *nt, size_t n,
+			struct answer *ans)
+{
+	if (!f->ctx) {
+		if (f->down && !past(&f->retry_at))
+			return -1;
+		char err[256];
+		f->ctx = afgw_redis_ctx_open(&f->rc, 0, err, sizeof(err));
+		if (!f->ctx) {
+			drop_connection(f, err);
+			return -1;
+		}
+		if (f->down)
+			afgw_log(AFGW_LOG_INFO, "fleet counters: Redis at %s is back", f->rc.url);
+		f->down = false;
+	}
+
+	char keybuf[64], ttlbuf[24];
+	char mem[CHUNK][17];
+	const char *argv[CHUNK + 2];
+	size_t argl[CHUNK + 2];
+	size_t n_keys = 0, n_cmds = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && same_key(&nt[i], &nt[j]))
+			j++;
+		int kl = snprintf(keybuf, sizeof(keybuf), "afgw:bh:%s:%016" PRIx64 ":%" PRIu32,
+				  kind_tag[nt[i].kind], nt[i].key, nt[i].window);
+		/* PFADD of the distinct members, in chunks */
+		for (size_t k = i; k < j;) {
+			unsigned m = 0;
+			argv[0] = "PFADD";
+			argl[0] = 5;
+			argv[1] = keybuf;
+			argl[1] = (size_t)kl;
+			for (; k < j && m < CHUNK; k++) {
+				if (k > i && nt[k].member == nt[k - 1].member)
+					continue;
+				snprintf(mem[m], sizeof(mem[m]), "%016" PRIx64, nt[k].member);
+				argv[2 + m] = mem[m];
+				argl[2 + m] = 16;
+				m++;
+			}
+			if (!m)
+				continue;
+			if (redisAppendCommandArgv(f->ctx, (int)(2 + m), argv, argl) != REDIS_OK)
+				goto fail;
+			f->cmd_key[n_cmds++] = -1;
+		}
+		uint64_t ttl = f->win_us[nt[i].kind] / US + KEY_TTL_EXTRA_S;
+		int tl = snprintf(ttlbuf, sizeof(ttlbuf), "%" PRIu64, ttl);
+		const char *ev[3] = { "EXPIRE", keybuf, ttlbuf };
+		size_t el[3] = { 6, (size_t)kl, (size_t)tl };
+		const char *cv[2] = { "PFCOUNT", keybuf };
+		size_t cl[2] = { 7, (size_t)kl };
+		if (redisAppendCommandArgv(f->ctx, 3, ev, el) != REDIS_OK ||
+		    redisAppendCommandArgv(f->ctx, 2, cv, cl) != REDIS_OK)
+			goto fail;
+		f->cmd_key[n_cmds++] = -1;
+		f->cmd_key[n_cmds++] = (long)n_keys;
+		ans[n_keys].kind = nt[i].kind;
+		ans[n_keys].key = nt[i].key;
+		ans[n_keys].window = nt[i].window;
+		ans[n_keys].count = 0;
+		n_keys++;
+		i = j;
+	}
+
+	bool key_bad = false;
+	size_t n_ans = 0;
+	for (size_t c = 0; c < n_cmds; c++) {
+		redisReply *rep = NULL;
+		if (redisGetReply(f->ctx, (void **)&rep) != REDIS_OK || !rep)
+			goto fail;
+		if (rep->type != REDIS_REPLY_INTEGER)
+			key_bad = true;
+		long k = f->cmd_key[c];
+		if (k >= 0) {
+			/* PFCOUNT closes its key: keep the answer unless a command failed */
+			if (!key_bad) {
+				ans[n_ans] = ans[k];
+				ans[n_ans].count = (uint64_t)rep->integer;
+				n_ans++;
+			}
+			key_bad = false;
+		}
+		freeReplyObject(rep);
+	}
+	atomic_fetch_add(&f->c[AFGW_FLEET_C_KEYS], n_keys);
+	return (long)n_ans;
+fail:
+	drop_connection(f, f->ctx && f->ctx->err ? f->ctx->errstr : "out of memory");
+	return -1;
+}
+
+static void *fleet_main(void *arg)
+{
+	struct afgw_fleet *f = arg;
+	afgw_redis_thread_init();
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		while (atomic_load(&f->state) == IDLE || atomic_load(&f->state) == DONE)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (atomic_load(&f->state) == STOP)
+			break;
+		size_t n = f->n_sent;
+		pthread_mutex_unlock(&f->mu);
+
+		qsort(f->sent, n, sizeof(*f->sent), cmp_note);
+		long got = round_redis(f, f->sent, n, f->answers);
+
+		pthread_mutex_lock(&f->mu);
+		if (got < 0) {
+			atomic_fetch_add(&f->c[AFGW_FLEET_C_ERRORS], 1);
+			atomic_fetch_add(&f->c[AFGW_FLEET_C_DROPPED], n);
+			f->n_answers = 0;
+		} else {
+			atomic_fetch_add(&f->c[AFGW_FLEET_C_ROUNDS], 1);
+			f->n_answers = (size_t)got;
+		}
+		f->n_sent = 0;
+		if (atomic_load(&f->state) == STOP)
+			break;
+		atomic_store(&f->state, DONE);
+		pthread_cond_broadcast(&f->cv);
+	}
+	pthread_mutex_unlock(&f->mu);
+	if (f->ctx)
+		redisFree(f->ctx);
+	f->ctx = NULL;
+	return NULL;
+}
+
+/* ---- the owner's side ---------------------------------------------------- */
+
+static size_t slot_home(uint64_t key, unsigned kind, size_t mask)
+{
+	uint64_t h = (key ^ ((uint64_t)kind << 56)) * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 17) & mask;
+}
+
+static struct slot *slot_find(const struct afgw_fleet *f, unsigned kind, uint64_t key)
+{
+	size_t home = slot_home(key, kind, f->tab_mask);
+	for (unsigned i = 0; i < PROBE; i++) {
+		struct slot *s = &f->tab[(home + i) & f->tab_mask];
+		if (s->key == key && s->kind == kind)
+			return s;
+	}
+	return NULL;
+}
+
+/* The key's slot, or a free one, or the one whose flag ends first. */
+static struct slot *slot_get(struct afgw_fleet *f, unsigned kind, uint64_t key)
+{
+	size_t home = slot_home(key, kind, f->tab_mask);
+	struct slot *victim = NULL;
+	for (unsigned i = 0; i < PROBE; i++) {
+		struct slot *s = &f->tab[(home + i) & f->tab_mask];
+		if (s->key == key && s->kind == kind)
+			return s;
+		if (!victim || (victim->key && (!s->key || s->until_us < victim->until_us)))
+			victim = s;
+	}
+	memset(victim, 0, sizeof(*victim));
+	victim->key = key;
+	victim->kind = (uint8_t)kind;
+	return victim;
+}
+
+/* Take in a finished round's answers (called with mu held, state DONE). */
+static void apply_answers(struct afgw_fleet *f)
+{
+	for (size_t i = 0; i < f->n_answers; i++) {
+		const struct answer *a = &f->answers[i];
+		struct slot *s = slot_get(f, a->kind, a->key);
+		if (s->count && a->window < s->window)
+			continue;  /* an older window than one we know */
+		s->window = a->window;
+		s->count = a->count > UINT32_MAX ? UINT32_MAX : (uint32_t)a->count;
+		unsigned th = f->threshold[a->kind];
+		if (th && s->count >= th) {
+			if (s->until_us <= f->round_us)
+				atomic_fetch_add(&f->c[AFGW_FLEET_C_FLAGGED], 1);
+			uint64_t until = f->round_us + f->hold_us + 1;
+			if (until > s->until_us)
+				s->until_us = until;
+		}
+	}
+	f->n_answers = 0;
+	atomic_store(&f->state, IDLE);
+}
+
+/* Hand the filled batch to the thread (state IDLE); with wait, take the answer. */
+static void start_round(struct afgw_fleet *f, uint64_t ts_us, bool wait)
+{
+	pthread_mutex_lock(&f->mu);
+	struct note *t = f->sent;
+	f->sent = f->fill;
+	f->n_sent = f->n_fill;
+	f->fill = t;
+	f->n_fill = 0;
+	f->round_us = ts_us;
+	atomic_store(&f->state, WORK);
+	pthread_cond_broadcast(&f->cv);
+	if (wait) {
+		while (atomic_load(&f->state) == WORK)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (atomic_load(&f->state) == DONE)
+			apply_answers(f);
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+void afgw_fleet_tick(struct afgw_fleet *f, uint64_t ts_us)
+{
+	if (ts_us > f->last_us)
+		f->last_us = ts_us;
+	if (atomic_load_explicit(&f->state, memory_order_acquire) == DONE) {
+		pthread_mutex_lock(&f->mu);
+		apply_answers(f);
+		pthread_mutex_unlock(&f->mu);
+	}
+	if (!f->next_round_us) {
+		f->next_round_us = ts_us + f->sync_us;
+		return;
+	}
+	if (ts_us < f->next_round_us || !f->n_fill ||
+	    atomic_load_explicit(&f->state, memory_order_acquire) != IDLE)
+		return;
+	f->next_round_us = ts_us + f->sync_us;
+	start_round(f, ts_us, f->wait);
+}
+
+void afgw_fleet_flush(struct afgw_fleet *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->mu);
+	while (atomic_load(&f->state) == WORK)
+		pthread_cond_wait(&f->cv, &f->mu);
+	if (atomic_load(&f->state) == DONE)
+		apply_answers(f);
+	pthread_mutex_unlock(&f->mu);
+	if (f->n_fill)
+		start_round(f, f->last_us, true);
+}
+
+void afgw_fleet_note(struct afgw_fleet *f, enum afgw_fleet_kind kind, uint64_t key,
+		     uint64_t member, uint64_t ts_us)
+{
+	if ((unsigned)kind >= AFGW_FLEET_KINDS || !f->threshold[kind])
+		return;
+	atomic_fetch_add_explicit(&f->c[AFGW_FLEET_C_NOTES], 1, memory_order_relaxed);
+	if (f->n_fill == f->cap) {
+		atomic_fetch_add_explicit(&f->c[AFGW_FLEET_C_DROPPED], 1, memory_order_relaxed);
+		return;
+	}
+	struct note *n = &f->fill[f->n_fill++];
+	n->kind = (uint8_t)kind;
+	n->key = key ? key : 1;
+	n->member = member;
+	n->window = (uint32_t)(ts_us / f->win_us[kind]);
+}
+
+bool afgw_fleet_flagged(const struct afgw_fleet *f, enum afgw_fleet_kind kind, uint64_t key,
+			uint64_t ts_us, unsigned *count)
+{
+	const struct slot *s = slot_find(f, kind, key ? key : 1);
+	*count = s ? s->count : 0;
+	return s && ts_us < s->until_us;
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 16;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+int afgw_fleet_open(const struct afgw_fleet_opts *o, struct afgw_fleet **out)
+{
+	const struct afgw_config *cfg = o->cfg;
+	const struct afgw_config_behaviour *b = &cfg->behaviour;
+	if (!cfg->redis.url || !b->fleet_sync_ms)
+		return -EINVAL;
+	struct afgw_fleet *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	atomic_init(&f->state, IDLE);
+	f->rc = cfg->redis;
+	f->rc.url = strdup(cfg->redis.url);
+	f->rc.password = cfg->redis.password ? strdup(cfg->redis.password) : NULL;
+	f->win_us[AFGW_FLEET_MASS_CALLING] = b->mass_call_window_s * US;
+	f->win_us[AFGW_FLEET_WANGIRI] = b->wangiri_window_s * US;
+	f->win_us[AFGW_FLEET_SMS_FANOUT] = b->fanout_window_s * US;
+	f->win_us[AFGW_FLEET_CALL_AND_SMS] = b->call_sms_window_s * US;
+	f->threshold[AFGW_FLEET_MASS_CALLING] = b->mass_call_callees;
+	f->threshold[AFGW_FLEET_WANGIRI] = b->wangiri_callees;
+	f->threshold[AFGW_FLEET_SMS_FANOUT] = b->fanout_recipients;
+	f->threshold[AFGW_FLEET_CALL_AND_SMS] = 2;
+	for (unsigned k = 0; k < AFGW_FLEET_KINDS; k++)
+		if (!f->win_us[k])
+			f->threshold[k] = 0;
+	f->hold_us = b->flag_hold_s * US;
+	f->sync_us = b->fleet_sync_ms * 1000ull;
+	f->wait = o->wait;
+	f->cap = o->batch ? o->batch : cfg->memcap.behaviour_numbers;
+	size_t keys = pow2_at_least(o->keys ? o->keys : cfg->memcap.behaviour_numbers);
+	f->tab_mask = keys - 1;
+	f->fill = calloc(f->cap, sizeof(*f->fill));
+	f->sent = calloc(f->cap, sizeof(*f->sent));
+	f->answers = calloc(f->cap, sizeof(*f->answers));
+	/* commands per round: at most one PFADD per note plus two per key */
+	f->cmd_key = calloc(3 * f->cap, sizeof(*f->cmd_key));
+	f->tab = calloc(keys, sizeof(*f->tab));
+	if (!f->rc.url || (cfg->redis.password && !f->rc.password) || !f->fill || !f->sent ||
+	    !f->answers || !f->cmd_key || !f->tab)
+		goto nomem;
+	if (pthread_create(&f->thread, NULL, fleet_main, f) != 0)
+		goto nomem;
+	f->has_thread = true;
+	*out = f;
+	return 0;
+nomem:
+	afgw_fleet_close(f);
+	return -ENOMEM;
+}
+
+void afgw_fleet_close(struct afgw_fleet *f)
+{
+	if (!f)
+		return;
+	if (f->has_thread) {
+		pthread_mutex_lock(&f->mu);
+		while (atomic_load(&f->state) == WORK)
+			pthread_cond_wait(&f->cv, &f->mu);
+		atomic_store(&f->state, STOP);
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->thread, NULL);
+	}
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f->rc.url);
+	free(f->rc.password);
+	free(f->fill);
+	free(f->sent);
+	free(f->answers);
+	free(f->cmd_key);
+	free(f->tab);
+	free(f);
+}
+
+void afgw_fleet_counters(const struct afgw_fleet *f, uint64_t out[AFGW_FLEET_C_COUNT])
+{
+	for (unsigned i = 0; i < AFGW_FLEET_C_COUNT; i++)
+		out[i] = f ? atomic_load(&((struct afgw_fleet *)f)->c[i]) : 0;
+}
+
+const char *afgw_fleet_counter_name(enum afgw_fleet_counter c)
+{
+	static const char *const names[AFGW_FLEET_C_COUNT] = {
+		[AFGW_FLEET_C_NOTES] = "fleet_notes",
+		[AFGW_FLEET_C_DROPPED] = "fleet_notes_dropped",
+		[AFGW_FLEET_C_ROUNDS] = "fleet_rounds",
+		[AFGW_FLEET_C_KEYS] = "fleet_keys_sent",
+		[AFGW_FLEET_C_FLAGGED] = "fleet_flagged",
+		[AFGW_FLEET_C_ERRORS] = "fleet_round_errors",
+		[AFGW_FLEET_C_OUTAGES] = "fleet_redis_outages",
+	};
+	return (unsigned)c < AFGW_FLEET_C_COUNT ? names[c] : "?";
+}
