@@ -100,6 +100,16 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->memcap.replica_numbers = 16 * MiB;
 	cfg->memcap.queue_bytes = 8 * MiB;
 
+	cfg->notify.gateway_key = NULL;
+	cfg->notify.spool_dir = NULL;
+	cfg->notify.spool_bytes = 256 * MiB;
+	cfg->notify.queue = 65536;
+	cfg->notify.dedupe_window_s = 3600;
+	cfg->notify.hourly_cap = 10;
+	cfg->notify.lookback_days = 30;
+	cfg->notify.contact_log_max = 1000;
+	cfg->notify.stream_maxlen = 1000000;
+
 	cfg->output.events = NULL; /* "-" */
 	cfg->output.evidence = true;
 }
@@ -116,6 +126,8 @@ void afgw_config_fini(struct afgw_config *cfg)
 	free(cfg->redis.url);
 	free(cfg->redis.password);
 	free(cfg->output.events);
+	free(cfg->notify.gateway_key);
+	free(cfg->notify.spool_dir);
 	afgw_config_default(cfg);
 }
 
@@ -225,6 +237,17 @@ static const struct key keys[] = {
 	{ "memcap.dialogs", T_UINT, AT(memcap.dialogs), 1024, 8388608, 0 },
 	{ "memcap.replica_numbers", T_UINT, AT(memcap.replica_numbers), 1024, 134217728, 0 },
 	{ "memcap.queue_bytes", T_SIZE, AT(memcap.queue_bytes), 64 * KiB, 1 * GiB, 0 },
+
+	SEC("notify"),
+	{ "notify.gateway_key", T_STR, AT(notify.gateway_key), 0, PATH_TEXT_MAX, 0 },
+	{ "notify.spool_dir", T_STR, AT(notify.spool_dir), 0, PATH_TEXT_MAX, 0 },
+	{ "notify.spool_bytes", T_SIZE, AT(notify.spool_bytes), 1 * MiB, 64 * GiB, 0 },
+	{ "notify.queue", T_UINT, AT(notify.queue), 16, 16777216, 0 },
+	{ "notify.dedupe_window_s", T_UINT, AT(notify.dedupe_window_s), 0, 604800, 0 },
+	{ "notify.hourly_cap", T_UINT, AT(notify.hourly_cap), 1, 1000, 0 },
+	{ "notify.lookback_days", T_UINT, AT(notify.lookback_days), 0, 365, 0 },
+	{ "notify.contact_log_max", T_UINT, AT(notify.contact_log_max), 1, 100000, 0 },
+	{ "notify.stream_maxlen", T_UINT, AT(notify.stream_maxlen), 1000, 100000000, 0 },
 
 	SEC("output"),
 	{ "output.events", T_EVENTS, AT(output.events), 0, PATH_TEXT_MAX, 0 },

@@ -11,7 +11,7 @@ build=${AFGW_TEST_BUILD:-$here/build-asan}
 
 # Packages: build tools, the four libraries, and the real peers the tests use.
 pkgs="meson ninja-build pkg-config gcc libc6-dev redis-server redis-tools
-libpcap-dev libhyperscan-dev libhiredis-dev libsodium-dev libutf8proc-dev opencc libopencc-data libyaml-dev libpcre2-dev
+libpcap-dev libhyperscan-dev libhiredis-dev libsodium-dev libutf8proc-dev opencc libopencc-data libyaml-dev libjansson-dev libpcre2-dev
 tshark python3"
 
 missing=""

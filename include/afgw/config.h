@@ -81,6 +81,22 @@ struct afgw_config_memcap {
 	size_t queue_bytes;            /* per worker input queue; default 8 MiB */
 };
 
+struct afgw_config_notify {
+	char *gateway_key;             /* the gateway's signing key file (afgwctl keygen gateway);
+	                                  NULL: no warnings are written (counted) */
+	char *spool_dir;               /* where warnings wait while Redis is away;
+	                                  NULL: none (they wait in memory only) */
+	size_t spool_bytes;            /* bound of the spool on disk; default 256 MiB */
+	unsigned queue;                /* warnings waiting between the score stage and the
+	                                  notifier; default 65536 */
+	unsigned dedupe_window_s;      /* one warning per (other party, category, subscriber)
+	                                  per window; default 3600 */
+	unsigned hourly_cap;           /* warnings per subscriber per hour; default 10 */
+	unsigned lookback_days;        /* contact log kept this long; default 30; 0: off */
+	unsigned contact_log_max;      /* subscribers kept per contacting number; default 1000 */
+	unsigned stream_maxlen;        /* afgw:warn trimmed to about this many; default 1000000 */
+};
+
 struct afgw_config_output {
 	char *events;                  /* "-" (stdout, the default), a file path, or "none";
 	                                  NULL means "-" (the file's "-" is stored as NULL) */
@@ -102,6 +118,7 @@ struct afgw_config {
 	struct afgw_config_score score;
 	struct afgw_config_behaviour behaviour;
 	struct afgw_config_memcap memcap;
+	struct afgw_config_notify notify;
 	struct afgw_config_output output;
 };
 

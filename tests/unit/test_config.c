@@ -78,6 +78,16 @@ static void check_same(const struct afgw_config *a, const struct afgw_config *b)
 	CHECK_INT(a->memcap.behaviour_numbers, b->memcap.behaviour_numbers);
 	CHECK_INT(a->memcap.dialogs, b->memcap.dialogs);
 	CHECK_INT(a->memcap.replica_numbers, b->memcap.replica_numbers);
+
+	CHECK(str_same(a->notify.gateway_key, b->notify.gateway_key));
+	CHECK(str_same(a->notify.spool_dir, b->notify.spool_dir));
+	CHECK_INT(a->notify.spool_bytes, b->notify.spool_bytes);
+	CHECK_INT(a->notify.queue, b->notify.queue);
+	CHECK_INT(a->notify.dedupe_window_s, b->notify.dedupe_window_s);
+	CHECK_INT(a->notify.hourly_cap, b->notify.hourly_cap);
+	CHECK_INT(a->notify.lookback_days, b->notify.lookback_days);
+	CHECK_INT(a->notify.contact_log_max, b->notify.contact_log_max);
+	CHECK_INT(a->notify.stream_maxlen, b->notify.stream_maxlen);
 	CHECK_INT(a->memcap.queue_bytes, b->memcap.queue_bytes);
 
 	CHECK(str_same(a->output.events, b->output.events));
@@ -231,9 +241,19 @@ static const char all_keys[] =
 	"  dialogs: 4096\n"                             /* 49 */
 	"  replica_numbers: 1000000\n"                  /* 50 */
 	"  queue_bytes: 1 GiB\n"                        /* 51 */
-	"output:\n"                                     /* 52 */
-	"  events: /var/log/afgw/events.jsonl\n"        /* 53 */
-	"  evidence: false\n";                          /* 54 */
+	"notify:\n"                                     /* 52 */
+	"  gateway_key: /etc/afgw/gateway.key\n"        /* 53 */
+	"  spool_dir: /var/lib/afgw/spool\n"            /* 54 */
+	"  spool_bytes: 2 GiB\n"                        /* 55 */
+	"  queue: 1024\n"                               /* 56 */
+	"  dedupe_window_s: 0\n"                        /* 57 */
+	"  hourly_cap: 3\n"                             /* 58 */
+	"  lookback_days: 0\n"                          /* 59 */
+	"  contact_log_max: 50\n"                       /* 60 */
+	"  stream_maxlen: 5000\n"                       /* 61 */
+	"output:\n"                                     /* 62 */
+	"  events: /var/log/afgw/events.jsonl\n"        /* 63 */
+	"  evidence: false\n";                          /* 64 */
 
 /* The key names of all_keys, dotted: the example must document each. */
 static const char *const key_names[] = {
@@ -251,6 +271,9 @@ static const char *const key_names[] = {
 	"memcap.concat_messages", "memcap.concat_bytes", "memcap.concat_timeout_s",
 	"memcap.smpp_max_pdu", "memcap.sip_stream_bytes", "memcap.behaviour_numbers",
 	"memcap.dialogs", "memcap.replica_numbers", "memcap.queue_bytes",
+	"notify", "notify.gateway_key", "notify.spool_dir", "notify.spool_bytes", "notify.queue",
+	"notify.dedupe_window_s", "notify.hourly_cap", "notify.lookback_days",
+	"notify.contact_log_max", "notify.stream_maxlen",
 	"output", "output.events", "output.evidence",
 };
 
@@ -317,6 +340,15 @@ static void test_all_keys(void)
 	CHECK_INT(c.memcap.dialogs, 4096);
 	CHECK_INT(c.memcap.replica_numbers, 1000000);
 	CHECK_INT(c.memcap.queue_bytes, 1 << 30);
+	CHECK(c.notify.gateway_key && !strcmp(c.notify.gateway_key, "/etc/afgw/gateway.key"));
+	CHECK(c.notify.spool_dir && !strcmp(c.notify.spool_dir, "/var/lib/afgw/spool"));
+	CHECK_INT(c.notify.spool_bytes, 2ull << 30);
+	CHECK_INT(c.notify.queue, 1024);
+	CHECK_INT(c.notify.dedupe_window_s, 0);
+	CHECK_INT(c.notify.hourly_cap, 3);
+	CHECK_INT(c.notify.lookback_days, 0);
+	CHECK_INT(c.notify.contact_log_max, 50);
+	CHECK_INT(c.notify.stream_maxlen, 5000);
 	CHECK(c.output.events && !strcmp(c.output.events, "/var/log/afgw/events.jsonl"));
 	CHECK_INT(c.output.evidence, false);
 
