@@ -290,7 +290,7 @@ char *afgw_json_put_str(char *o, const char *s, size_t n, bool unfold)
 					break;
 				}
 			}
-			/* fall through */
+			__attribute__((fallthrough));
 		case ESC_SHORT:
 			*o++ = '\\';
 			*o++ = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
