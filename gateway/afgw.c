@@ -68,7 +68,7 @@ static const char usage_replay[] =
 	"\n"
 	"The full screening pipeline on pcap / pcapng captures: decode, normalize, match\n"
 	"the rule set, look numbers up in the reputation replica, behaviour detectors,\n"
-	"score.  One Event JSON object per line on stdout for every SIP message and SMS,\n"
+	"score, and warnings to registered subscribers.  One Event JSON object per line on stdout for every SIP message and SMS,\n"
 	"with its \"verdict\" (action allow / warn / block, score, reasons, ruleset); a\n"
 	"summary on stderr (messages, verdicts by action and category, unscanned by\n"
 	"reason); a progress line while stderr is a terminal.\n"
@@ -84,6 +84,9 @@ static const char usage_replay[] =
 	"  --filter BPF       only packets matching this libpcap filter\n"
 	"  -o, --output FILE  events to FILE instead of stdout ('none': no events)\n"
 	"  --redis-wait MS    wait this long for the first reputation load (default 15000)\n"
+	"  --gateway-key FILE sign warnings to registered subscribers with this key\n"
+	"                     (afgwctl keygen gateway; overrides notify.gateway_key)\n"
+	"  --spool DIR        warnings wait here while Redis is away (notify.spool_dir)\n"
 	"  -q, --quiet        no summary, no progress line\n"
 	"  -h, --help         this text\n"
 	"\n"
@@ -346,7 +349,8 @@ static void print_counter(const char *name, uint64_t v)
 }
 
 static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep *rep,
-			   const struct afgw_fleet *fleet,
+			   const struct afgw_fleet *fleet, const struct afgw_sub *sub,
+			   const struct afgw_notify *notify,
 			   const struct afgw_ruleset *rs, unsigned files, double secs)
 {
 	uint64_t unscanned = 0;
@@ -405,6 +409,25 @@ static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep
 		for (int k = 0; k < AFGW_REP_C_COUNT; k++)
 			print_counter(afgw_rep_counter_name((enum afgw_rep_counter)k), c[k]);
 	}
+	if (sub) {
+		uint64_t c[AFGW_SUB_C_COUNT];
+		afgw_sub_counters(sub, c);
+		fprintf(stderr, "  subscribers:\n");
+		for (int k = 0; k < AFGW_SUB_C_COUNT; k++)
+			print_counter(afgw_sub_counter_name((enum afgw_sub_counter)k), c[k]);
+		print_counter("to_subscribers", st->to_subscribers);
+		print_counter("warn_subscribers", st->warn_subscribers);
+		print_counter("warnings_unwanted", st->warnings_unwanted);
+		print_counter("warnings_unsent", st->warnings_unsent);
+		print_counter("lookbacks_started", st->lookbacks);
+	}
+	if (notify) {
+		uint64_t c[AFGW_NOTIFY_C_COUNT];
+		afgw_notify_counters(notify, c);
+		fprintf(stderr, "  warnings:\n");
+		for (int k = 0; k < AFGW_NOTIFY_C_COUNT; k++)
+			print_counter(afgw_notify_counter_name((enum afgw_notify_counter)k), c[k]);
+	}
 	if (fleet) {
 		uint64_t c[AFGW_FLEET_C_COUNT];
 		afgw_fleet_counters(fleet, c);
@@ -425,12 +448,14 @@ static int cmd_replay(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "redis-wait", required_argument, NULL, 'W' },
+		{ "gateway-key", required_argument, NULL, 'K' },
+		{ "spool", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *redis = NULL, *rules_dir = NULL, *filter = NULL,
-		   *output = NULL;
+		   *output = NULL, *gateway_key = NULL, *spool = NULL;
 	unsigned long workers = 0, cc = 0, redis_wait = 15000, v;
 	bool quiet = false;
 	int c;
@@ -470,6 +495,12 @@ static int cmd_replay(int argc, char **argv)
 				return usage_error("replay", "bad --redis-wait '%s'", optarg);
 			redis_wait = v;
 			break;
+		case 'K':
+			gateway_key = optarg;
+			break;
+		case 'S':
+			spool = optarg;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -499,6 +530,9 @@ static int cmd_replay(int argc, char **argv)
 	struct afgw_ruleset *rs = NULL;
 	struct afgw_rep *rep = NULL;
 	struct afgw_fleet *fleet = NULL;
+	struct afgw_sub *sub = NULL;
+	struct afgw_sign_key *gk = NULL;
+	struct afgw_notify *notify = NULL;
 	struct afgw_pipeline *p = NULL;
 	FILE *out = stdout;
 	static char obuf[1 << 20];
@@ -507,6 +541,14 @@ static int cmd_replay(int argc, char **argv)
 	if (redis) {
 		free(cfg.redis.url);
 		cfg.redis.url = strdup(redis);
+	}
+	if (gateway_key) {
+		free(cfg.notify.gateway_key);
+		cfg.notify.gateway_key = strdup(gateway_key);
+	}
+	if (spool) {
+		free(cfg.notify.spool_dir);
+		cfg.notify.spool_dir = strdup(spool);
 	}
 	if (workers)
 		cfg.workers = (unsigned)workers;
@@ -535,6 +577,34 @@ static int cmd_replay(int argc, char **argv)
 						"what there is",
 				 redis_wait);
 	}
+	if (cfg.redis.url) {
+		char serr[AFGW_SUB_ERR];
+		rc = afgw_sub_open(&cfg, &sub, serr, sizeof(serr));
+		if (rc != 0) {
+			fprintf(stderr, "afgw replay: %s\n", rc == -EINVAL ? serr : strerror(-rc));
+			status = 1;
+			goto out;
+		}
+		if (afgw_sub_wait_loaded(sub, (unsigned)redis_wait) == -ETIMEDOUT)
+			afgw_log(AFGW_LOG_WARN, "subscriber registry not loaded after %lu ms; going "
+						"on with what there is",
+				 redis_wait);
+	}
+	if (cfg.notify.gateway_key) {
+		char kerr[AFGW_KEY_ERR];
+		if (afgw_keys_init() != 0 ||
+		    afgw_sign_key_load(cfg.notify.gateway_key, &gk, kerr, sizeof(kerr)) != 0) {
+			fprintf(stderr, "afgw replay: %s\n", kerr);
+			status = 2;
+			goto out;
+		}
+		rc = afgw_notify_open(&cfg, gk, &notify, kerr, sizeof(kerr));
+		if (rc != 0) {
+			fprintf(stderr, "afgw replay: %s\n", rc == -ENOMEM ? strerror(-rc) : kerr);
+			status = 1;
+			goto out;
+		}
+	}
 	if (!strcmp(output, "none")) {
 		out = NULL;
 	} else if (strcmp(output, "-") != 0) {
@@ -560,7 +630,8 @@ static int cmd_replay(int argc, char **argv)
 		}
 	}
 	struct afgw_pipeline_opts po = {
-		.cfg = &cfg, .rs = rs, .rep = rep, .fleet = fleet, .out = out
+		.cfg = &cfg, .rs = rs, .rep = rep, .fleet = fleet, .sub = sub, .notify = notify,
+		.out = out
 	};
 	rc = afgw_pipeline_new(&po, &p);
 	if (rc != 0) {
@@ -602,6 +673,8 @@ static int cmd_replay(int argc, char **argv)
 	}
 	afgw_pipeline_finish(p);
 	afgw_fleet_flush(fleet);  /* the last notes, for the gateways that come next */
+	if (notify && afgw_notify_flush(notify, 60000) != 0)
+		afgw_log(AFGW_LOG_WARN, "warnings still waiting after 60 s; the spool keeps them");
 	double secs = now_s() - pg.start;
 	progress_show(&pg, afgw_pipeline_scored(p), true);
 
@@ -612,9 +685,12 @@ static int cmd_replay(int argc, char **argv)
 		status = 1;
 	}
 	if (!quiet && opened)
-		replay_summary(&st, rep, fleet, rs, opened, secs);
+		replay_summary(&st, rep, fleet, sub, notify, rs, opened, secs);
 out:
 	afgw_pipeline_free(p);
+	afgw_notify_close(notify);
+	afgw_sign_key_free(gk);
+	afgw_sub_close(sub);
 	afgw_fleet_close(fleet);
 	if (out && out != stdout)
 		fclose(out);

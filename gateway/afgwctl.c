@@ -43,6 +43,11 @@ static const char usage[] =
 	"                              the number reputation table (black / gray / allow)\n"
 	"  report NUMBER --reporter ID --category C\n"
 	"                              a resident's report of a fraudulent number\n"
+	"  keygen gateway|police|app -o PREFIX\n"
+	"                              a new key pair: PREFIX.key (secret) and PREFIX.pub\n"
+	"  sub add|del|show ...        the subscriber registry (app accounts)\n"
+	"  inbox --account ID --key FILE --gateway-key FILE [--follow]\n"
+	"                              an app account's warnings: verified, decrypted\n"
 	"\n"
 	"'afgwctl COMMAND --help' describes a command.\n";
 
@@ -551,6 +556,12 @@ int main(int argc, char **argv)
 		return ctl_number_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return ctl_report_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "keygen"))
+		return ctl_keygen_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sub"))
+		return ctl_sub_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "inbox"))
+		return ctl_inbox_main(argc - 1, argv + 1);
 	fprintf(stderr, "afgwctl: unknown %s '%s' (try 'afgwctl --help')\n",
 		cmd[0] == '-' ? "option" : "command", cmd);
 	return 2;

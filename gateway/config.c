@@ -103,7 +103,7 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->notify.gateway_key = NULL;
 	cfg->notify.spool_dir = NULL;
 	cfg->notify.spool_bytes = 256 * MiB;
-	cfg->notify.queue = 65536;
+	cfg->notify.queue = 4096;
 	cfg->notify.dedupe_window_s = 3600;
 	cfg->notify.hourly_cap = 10;
 	cfg->notify.lookback_days = 30;

@@ -133,6 +133,9 @@ static bool past(const struct timespec *t)
 
 static void drop_connection(struct afgw_fleet *f, const char *why)
 {
+	char reason[256];  /* why may be the context's own errstr, freed next */
+	snprintf(reason, sizeof(reason), "%s", why);
+	why = reason;
 	if (f->ctx) {
 		redisFree(f->ctx);
 		f->ctx = NULL;

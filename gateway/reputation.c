@@ -283,6 +283,7 @@ struct change {
 	uint64_t key;
 	bool del;
 	struct afgw_rep_entry e;
+	char num[AFGW_REP_NUMBER_MAX + 1];  /* the canonical number, for look-back */
 };
 
 struct afgw_rep {
@@ -301,6 +302,8 @@ struct afgw_rep {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	atomic_bool pending;            /* changes or a new table are waiting */
+	struct afgw_rep_blacklisted *newly;  /* owner: numbers newly blacklisted by the feed */
+	size_t n_newly;
 	struct change *changes;
 	size_t n_changes, cap_changes;
 	struct table *new_table;        /* a finished full load */
@@ -563,7 +566,8 @@ static int allow_build(struct afgw_rep *r, char *const *nums, size_t n)
 
 /* ---- the sync thread ---------------------------------------------------- */
 
-static void queue_change(struct afgw_rep *r, uint64_t key, const struct afgw_rep_entry *e)
+static void queue_change(struct afgw_rep *r, uint64_t key, const struct afgw_rep_entry *e,
+			 struct afgw_str num)
 {
 	pthread_mutex_lock(&r->mu);
 	if (r->n_changes == r->cap_changes) {
@@ -582,6 +586,9 @@ static void queue_change(struct afgw_rep *r, uint64_t key, const struct afgw_rep
 	c->del = e == NULL;
 	if (e)
 		c->e = *e;
+	size_t nl = num.len <= AFGW_REP_NUMBER_MAX ? num.len : 0;
+	memcpy(c->num, num.p, nl);
+	c->num[nl] = '\0';
 	atomic_store(&r->pending, true);
 	pthread_mutex_unlock(&r->mu);
 }
@@ -708,11 +715,12 @@ static int full_load(struct afgw_rep *r)
 	}
 	r->new_table = t;
 	r->n_changes = 0; /* superseded by the table */
+	/* counted before waking the waiters, who may read the counters at once */
+	atomic_fetch_add(&r->c[AFGW_REP_C_LOADS], 1);
+	atomic_store(&r->c[AFGW_REP_C_LOAD_MS], ms);
 	atomic_store(&r->pending, true);
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
-	atomic_fetch_add(&r->c[AFGW_REP_C_LOADS], 1);
-	atomic_store(&r->c[AFGW_REP_C_LOAD_MS], ms);
 	afgw_log(AFGW_LOG_INFO, "reputation: loaded %zu numbers from Redis in %llu ms", used,
 		 (unsigned long long)ms);
 	return 0;
@@ -741,9 +749,9 @@ static int feed_entry(struct afgw_rep *r, const redisReply *fields)
 	uint64_t key = key_of(afgw_str_make(num->str, num->len));
 	struct afgw_rep_entry e;
 	if (rec->len == 0) {
-		queue_change(r, key, NULL);
+		queue_change(r, key, NULL, afgw_str_make(num->str, num->len));
 	} else if (afgw_rep_record_parse(rec->str, rec->len, &e) == 0) {
-		queue_change(r, key, &e);
+		queue_change(r, key, &e, afgw_str_make(num->str, num->len));
 	} else {
 		atomic_fetch_add(&r->c[AFGW_REP_C_BAD_RECORDS], 1);
 		return 0;
@@ -925,7 +933,8 @@ int afgw_rep_open(const struct afgw_config *cfg, struct afgw_rep **out, char *er
 	snprintf(r->last_id, sizeof(r->last_id), "0-0");
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	if (table_init(&r->t, 1024) != 0 ||
+	r->newly = calloc(AFGW_REP_NEWLY_MAX, sizeof(*r->newly));
+	if (!r->newly || table_init(&r->t, 1024) != 0 ||
 	    allow_build(r, cfg->allow_numbers, cfg->n_allow) != 0)
 		goto nomem;
 	r->rc = cfg->redis;
@@ -974,12 +983,46 @@ void afgw_rep_close(struct afgw_rep *r)
 	table_fini(&r->retired);
 	table_fini(&r->t);
 	free(r->changes);
+	free(r->newly);
 	free(r->allow);
 	free(r->rc.url);
 	free(r->rc.password);
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
+}
+
+/*
+ * A feed change that makes a number black, or black since a new time, is
+ * a new blacklisting: look-back (notify.h) warns whom it contacted.  A full
+ * load (a bulk import) is not: it would warn for every number of the list.
+ * Kept until afgw_rep_take_blacklisted; beyond AFGW_REP_NEWLY_MAX waiting,
+ * counted and dropped.
+ */
+static void note_blacklisted(struct afgw_rep *r, const struct change *c)
+{
+	const struct slot *old = table_find(&r->t, c->key);
+	if (old && !old->deleted && (old->list_source & 15) == AFGW_REP_BLACK &&
+	    old->since == (uint32_t)c->e.since)
+		return;  /* the same blacklisting, changed otherwise */
+	if (r->n_newly == AFGW_REP_NEWLY_MAX) {
+		atomic_fetch_add(&r->c[AFGW_REP_C_NEWLY_DROPPED], 1);
+		return;
+	}
+	struct afgw_rep_blacklisted *b = &r->newly[r->n_newly++];
+	memcpy(b->number, c->num, sizeof(b->number));
+	memcpy(b->category, c->e.category, sizeof(b->category));
+	b->since = c->e.since;
+	b->score = c->e.score;
+}
+
+size_t afgw_rep_take_blacklisted(struct afgw_rep *r, struct afgw_rep_blacklisted *out, size_t max)
+{
+	size_t k = r->n_newly < max ? r->n_newly : max;
+	memcpy(out, r->newly, k * sizeof(*out));
+	memmove(r->newly, r->newly + k, (r->n_newly - k) * sizeof(*out));
+	r->n_newly -= k;
+	return k;
 }
 
 void afgw_rep_poll(struct afgw_rep *r)
@@ -1000,6 +1043,8 @@ void afgw_rep_poll(struct afgw_rep *r)
 	}
 	for (size_t i = 0; i < r->n_changes; i++) {
 		const struct change *c = &r->changes[i];
+		if (!c->del && c->e.list == AFGW_REP_BLACK && c->num[0])
+			note_blacklisted(r, c);
 		if (c->del) {
 			table_del(&r->t, c->key);
 		} else if (table_put(r, &r->t, c->key, &c->e) == -ENOSPC) {
@@ -1076,7 +1121,7 @@ const char *afgw_rep_counter_name(enum afgw_rep_counter c)
 		"reputation_entries",      "reputation_lookups",     "reputation_hits",
 		"reputation_loads",        "reputation_load_ms",     "reputation_changes",
 		"reputation_bad_records",  "reputation_full",        "reputation_redis_outages",
-		"reputation_redis_up",
+		"reputation_redis_up",     "reputation_newly_dropped",
 	};
 	return (unsigned)c < AFGW_REP_C_COUNT ? names[c] : "?";
 }

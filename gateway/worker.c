@@ -278,6 +278,8 @@ struct afgw_pipeline {
 	const struct afgw_ruleset *rs;
 	struct afgw_rep *rep;
 	struct afgw_fleet *fleet;
+	struct afgw_sub *sub;
+	struct afgw_notify *notify;
 	FILE *out;
 	unsigned n;
 	bool threaded;
@@ -559,6 +561,82 @@ static unsigned fleet_observe(struct afgw_pipeline *p, const struct afgw_bh_msg 
 	return res->flags & ~before;
 }
 
+/* New blacklistings from the reputation feed go to look-back. */
+static void lookbacks(struct afgw_pipeline *p)
+{
+	struct afgw_rep_blacklisted b[16];
+	size_t k;
+	while ((k = afgw_rep_take_blacklisted(p->rep, b, AFGW_ARRAY_SIZE(b))) > 0) {
+		for (size_t i = 0; i < k; i++)
+			if (afgw_notify_submit_lookback(p->notify,
+							afgw_str_make(b[i].number, strlen(b[i].number)),
+							b[i].since, b[i].category, b[i].score))
+				p->st.lookbacks++;
+	}
+}
+
+static void copy_field(char *dst, size_t cap, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, s ? s : "", n);
+	dst[n] = '\0';
+}
+
+/*
+ * A call or SMS reached callee: if it is a registered subscriber, log the
+ * contact for look-back, and on warn / block hand a warning to the
+ * notifier (never blocking: a full queue is the notifier's count).
+ */
+static void warn_subscriber(struct afgw_pipeline *p, const struct out_rec *r,
+			    struct afgw_str caller, struct afgw_str callee,
+			    const struct afgw_verdict *v)
+{
+	int64_t ts = (int64_t)(r->ts_us / 1000000);
+	struct afgw_sub_entry se;
+	if (!afgw_sub_lookup(p->sub, callee, ts, &se))
+		return;
+	struct afgw_pipeline_stats *st = &p->st;
+	st->to_subscribers++;
+	if (p->notify && (se.prefs & AFGW_SUB_LOOKBACK) && caller.len)
+		afgw_notify_submit_contact(p->notify, caller, callee, ts);
+	if (v->action == AFGW_ALLOW)
+		return;
+	st->warn_subscribers++;
+	bool sms = r->flags & OUT_SMS;
+	if (!(se.prefs & (sms ? AFGW_SUB_SMS : AFGW_SUB_CALLS))) {
+		st->warnings_unwanted++;
+		return;
+	}
+	if (!p->notify) {
+		st->warnings_unsent++;
+		return;
+	}
+	struct afgw_warning w;
+	memset(&w, 0, sizeof(w));
+	w.ts = w.contacted_at = ts;
+	w.channel = sms ? AFGW_WARNING_SMS : AFGW_WARNING_CALL;
+	if (caller.len && caller.len < sizeof(w.other)) {
+		memcpy(w.other, caller.p, caller.len);
+	} else {
+		copy_field(w.other, sizeof(w.other), "unknown");
+	}
+	const char *cat = lead_category(v);
+	copy_field(w.category, sizeof(w.category), cat ? cat : "other");
+	w.score = v->score;
+	w.action = v->action;
+	w.ruleset = v->ruleset;
+	for (unsigned i = 0; i < v->n_reasons && w.n_reasons < AFGW_WARNING_REASONS_MAX; i++) {
+		struct afgw_warning_reason *wr = &w.reason[w.n_reasons++];
+		copy_field(wr->source, sizeof(wr->source), v->reason[i].source);
+		copy_field(wr->id, sizeof(wr->id), v->reason[i].id);
+		copy_field(wr->category, sizeof(wr->category), v->reason[i].category);
+		wr->weight = v->reason[i].weight;
+	}
+	afgw_notify_submit_warning(p->notify, &w, &se, r->ts_us);
+}
+
 static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 {
 	const uint8_t *q = (const uint8_t *)(r + 1);
@@ -580,8 +658,13 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 		st->smpp_events++;
 	if (r->flags & OUT_SMS)
 		st->sms_events++;
-	if (p->rep)
+	if (p->rep) {
 		afgw_rep_poll(p->rep);
+		if (p->notify)
+			lookbacks(p);
+	}
+	if (p->sub)
+		afgw_sub_poll(p->sub);
 
 	struct afgw_bh_msg bm = {
 		.ts_us = r->ts_us,
@@ -643,6 +726,10 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 		if (fleet_only)
 			st->fleet_reasons++;
 	}
+
+	bool to_person = (r->flags & OUT_SMS) || r->bh_kind == AFGW_BH_INVITE;
+	if (p->sub && scanned && to_person && callee.len)
+		warn_subscriber(p, r, caller, callee, &v);
 
 	if (p->out && r->json_len) {
 		afgw_jbuf_reset(&p->vb);
@@ -761,6 +848,8 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->rs = o->rs;
 	p->rep = o->rep;
 	p->fleet = o->fleet;
+	p->sub = o->sub;
+	p->notify = o->notify;
 	p->out = o->out;
 	p->n = cfg->workers;
 	p->threaded = p->n > 1;

@@ -87,8 +87,8 @@ struct afgw_config_notify {
 	char *spool_dir;               /* where warnings wait while Redis is away;
 	                                  NULL: none (they wait in memory only) */
 	size_t spool_bytes;            /* bound of the spool on disk; default 256 MiB */
-	unsigned queue;                /* warnings waiting between the score stage and the
-	                                  notifier; default 65536 */
+	unsigned queue;                /* items (warnings, contacts) waiting between the score
+	                                  stage and the notifier; default 4096 */
 	unsigned dedupe_window_s;      /* one warning per (other party, category, subscriber)
 	                                  per window; default 3600 */
 	unsigned hourly_cap;           /* warnings per subscriber per hour; default 10 */

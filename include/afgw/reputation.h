@@ -128,6 +128,7 @@ enum afgw_rep_counter {
 	AFGW_REP_C_FULL,               /* entries dropped: replica_numbers reached */
 	AFGW_REP_C_OUTAGES,            /* times Redis became unreachable */
 	AFGW_REP_C_REDIS_UP,           /* 1 while connected (gauge) */
+	AFGW_REP_C_NEWLY_DROPPED,      /* new blacklistings not taken in time (look-back lost) */
 	AFGW_REP_C_COUNT
 };
 
@@ -154,6 +155,25 @@ int afgw_rep_wait_loaded(struct afgw_rep *r, unsigned timeout_ms);
  * prepared.  Cheap when there are none (one atomic load).
  */
 void afgw_rep_poll(struct afgw_rep *r);
+
+#define AFGW_REP_NUMBER_MAX 64
+#define AFGW_REP_NEWLY_MAX 4096
+
+/* A number the change feed has just blacklisted (for look-back). */
+struct afgw_rep_blacklisted {
+	char number[AFGW_REP_NUMBER_MAX + 1];     /* canonical */
+	char category[AFGW_REP_CATEGORY_MAX + 1];
+	int64_t since;
+	int score;
+};
+
+/*
+ * Owner thread, after afgw_rep_poll: up to max numbers that feed changes
+ * newly blacklisted (black now, and not black since the same time before;
+ * bulk imports are not announced one by one).  Returns how many.
+ */
+size_t afgw_rep_take_blacklisted(struct afgw_rep *r, struct afgw_rep_blacklisted *out,
+				 size_t max);
 
 /* Owner thread: the reputation of canon at Unix time now.  Returns true if
  * the number is known (any list, reports or allow list). */

@@ -31,6 +31,7 @@
 #include "afgw/dissect.h"
 #include "afgw/fleet.h"
 #include "afgw/match.h"
+#include "afgw/notify.h"
 #include "afgw/reputation.h"
 #include "afgw/score.h"
 
@@ -49,6 +50,9 @@ struct afgw_pipeline_opts {
 	const struct afgw_ruleset *rs;  /* NULL: no content rules (reason no_ruleset) */
 	struct afgw_rep *rep;           /* NULL: no reputation; used only from this thread */
 	struct afgw_fleet *fleet;       /* NULL: behaviour counts of this gateway only; ditto */
+	struct afgw_sub *sub;           /* NULL: no subscriber registry; ditto */
+	struct afgw_notify *notify;     /* NULL: no warnings written (counted); this thread
+	                                   is its producer */
 	FILE *out;                      /* Event JSON lines; NULL: none */
 };
 
@@ -66,6 +70,11 @@ struct afgw_pipeline_stats {
 	uint64_t bh_reasons[4];         /* verdicts carrying each behaviour reason */
 	uint64_t fleet_reasons;         /* verdicts with a behaviour reason only the fleet's counts gave */
 	uint64_t rep_reasons;           /* verdicts with a reputation reason */
+	uint64_t to_subscribers;        /* calls / SMS to registered subscribers */
+	uint64_t warn_subscribers;      /* ... of them warn or block */
+	uint64_t warnings_unwanted;     /* ... of those the subscriber did not want (prefs) */
+	uint64_t warnings_unsent;       /* ... wanted, but no notifier (no gateway key) */
+	uint64_t lookbacks;             /* new blacklistings handed to look-back */
 	uint64_t allowlisted;           /* verdicts forced to allow by an allow list */
 	struct {
 		char name[AFGW_RULE_ID_MAX + 1];

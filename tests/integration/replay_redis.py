@@ -50,11 +50,13 @@ class Redis:
         self.url = "unix://" + self.sock
         self.proc = None
 
-    def start(self):
+    def start(self, aof=False):
+        """aof: every write on disk before the reply, so a restart keeps everything."""
+        persist = ["--appendonly", "yes", "--appendfsync", "always"] if aof else \
+            ["--appendonly", "no"]
         self.proc = subprocess.Popen(
             ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
-             "--save", "", "--appendonly", "no", "--dir", self.dir,
-             "--hash-max-listpack-entries", "512"],
+             "--save", "", "--dir", self.dir, "--hash-max-listpack-entries", "512"] + persist,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(500):
             try:
