@@ -70,11 +70,34 @@ for acct in app:2001 app:2002 app:2003; do
 		--redis "$redis"
 done
 
-echo "== 4. screen the capture: afgw replay --redis $redis demo-out/demo.pcap"
-"$build/gateway/afgw" replay --redis "$redis" --workers 2 -o "$out/demo.events.jsonl" \
-	"$out/demo.pcap" 2>&1 | sed -n '/^  decode:/q;p'
+echo "== 4. keys: the gateway's signing key and six residents' app keys; the residents"
+echo "      register their phone numbers (the ones this capture's fraudsters target most)"
+rm -rf "$out/keys" && mkdir -p "$out/keys"
+"$build/gateway/afgwctl" keygen gateway -o "$out/keys/gateway" | sed 's/^/  /'
+residents=$(python3 -c '
+import json, sys, collections
+c = collections.Counter()
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    t = e["truth"]
+    first = e.get("op") or (e.get("method") == "INVITE" and "to_tag" not in e)
+    if first and (t.get("label") == "fraud" or t.get("pattern") == "blacklisted"):
+        if (e.get("to") or "").startswith("+86"):
+            c[e["to"]] += 1
+print(" ".join(n for n, _ in c.most_common(6)))' "$out/demo.truth.jsonl")
+i=0
+for msisdn in $residents; do
+	i=$((i + 1))
+	"$build/gateway/afgwctl" keygen app -o "$out/keys/resident$i" >/dev/null
+	"$build/gateway/afgwctl" sub add "$msisdn" --account "resident$i" \
+		--pubkey "$out/keys/resident$i.pub" --prefs csl --redis "$redis" | sed 's/^/  /'
+done
 
-echo "== 5. warnings: calls and SMS that score warn or block, and why"
+echo "== 5. screen the capture: afgw replay --redis $redis --gateway-key ... demo-out/demo.pcap"
+"$build/gateway/afgw" replay --redis "$redis" --workers 2 --gateway-key "$out/keys/gateway.key" \
+	-o "$out/demo.events.jsonl" "$out/demo.pcap" 2>&1 | sed -n '/^  decode:/q;p'
+
+echo "== 6. verdicts: calls and SMS that score warn or block, and why"
 python3 - "$out/demo.events.jsonl" <<'PY'
 import json, sys
 shown = {}
@@ -94,4 +117,13 @@ for line in open(sys.argv[1], encoding="utf-8"):
     print(f"  {v['action']:<5} {v['score']:>3}  {e.get('from') or '?'} -> {e.get('to') or '?'}  {what}")
     print(f"             because: {why}")
 PY
+echo "== 7. each resident's app: afgwctl inbox (reads the warnings stream, checks the gateway's"
+echo "      signature, decrypts with the resident's own key)"
+i=0
+for msisdn in $residents; do
+	i=$((i + 1))
+	echo "-- resident$i:"
+	"$build/gateway/afgwctl" inbox --account "resident$i" --key "$out/keys/resident$i.key" \
+		--gateway-key "$out/keys/gateway.pub" --redis "$redis" 2>&1 | head -n 9 | sed 's/^/  /'
+done
 echo "== events with verdicts: $out/demo.events.jsonl ($(wc -l < "$out/demo.events.jsonl") lines)"

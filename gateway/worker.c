@@ -492,14 +492,42 @@ static void count_category(struct afgw_pipeline *p, const char *cat, enum afgw_a
 
 /* The category a warn / block verdict is filed under: that of its
  * heaviest positive reason. */
+/*
+ * The category a verdict is about, for the summary and for a resident's
+ * warning: the one whose reasons add up to most, where a fraud type
+ * (impersonate_police, investment ...) wins over the generic facets
+ * (url, contact, money, number) that many scripts share, so that the
+ * advice names the scheme.  "unknown" when no reason has a category.
+ */
+static bool generic_category(const char *c)
+{
+	static const char *const generic[] = { "url", "contact", "money", "number", "context",
+					       "other" };
+	for (unsigned i = 0; i < AFGW_ARRAY_SIZE(generic); i++)
+		if (!strcmp(c, generic[i]))
+			return true;
+	return false;
+}
+
 static const char *lead_category(const struct afgw_verdict *v)
 {
 	const char *cat = "unknown";
 	int best = 0;
+	bool best_generic = true;
 	for (unsigned i = 0; i < v->n_reasons; i++) {
-		if (v->reason[i].weight > best && v->reason[i].category && v->reason[i].category[0]) {
-			best = v->reason[i].weight;
-			cat = v->reason[i].category;
+		const char *c = v->reason[i].category;
+		if (!c || !c[0] || v->reason[i].weight <= 0)
+			continue;
+		int sum = 0;
+		for (unsigned j = 0; j < v->n_reasons; j++)
+			if (v->reason[j].category && !strcmp(v->reason[j].category, c) &&
+			    v->reason[j].weight > 0)
+				sum += v->reason[j].weight;
+		bool g = generic_category(c);
+		if ((best_generic && !g) || (g == best_generic && sum > best)) {
+			best = sum;
+			best_generic = g;
+			cat = c;
 		}
 	}
 	return cat;
