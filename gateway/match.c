@@ -176,42 +176,55 @@ static double now_ms(void)
  * three places where bytes and characters differ:
  *  - a quantifier after a multi-byte character applies to the character:
  *    号? becomes (?:号)?;
- *  - "any character" atoms (., [^...], \D \W \S \H \V \N) count characters:
- *    the upper bound of their repeat is tripled (a Chinese character is 3
- *    bytes), so .{0,10} spans up to 10 Chinese characters (or 30 Latin
- *    letters), and ? after one becomes {0,3};
+ *  - an "any character" atom (., [^...], \D \W \S \H \V \N) matches one
+ *    character, not one byte: it becomes the alternation of its ASCII
+ *    bytes and the UTF-8 sequences of 2, 3 and 4 bytes (any_char()), so
+ *    刷.单 matches 刷好单 and .{0,10} spans at most 10 characters, Chinese
+ *    or Latin.  Followed by * or + it stays a byte atom: the pattern's
+ *    other atoms match whole characters, so any run of bytes between them
+ *    is a run of whole characters, and the byte loop is the cheaper one;
  *  - a character class with a non-ASCII member has no byte equivalent: it
  *    is refused (write (薇|威) for [薇威]), and so are \p, \P, \X, \C, \Q and
  *    \x{..} above 7f, which need the `utf8` flag (Hyperscan's UTF-8 mode,
  *    the pattern taken as written).
- * Returns 0, or -EINVAL with *why set.
+ * dotall says whether a bare . also matches a newline.  Returns 0, or
+ * -EINVAL with *why set.
  */
 enum atom { A_NONE, A_ASCII, A_MB, A_ANY };
 
-static bool parse_bound(const char *p, size_t *used, unsigned long *lo, unsigned long *hi,
-			bool *has_hi, bool *comma)
+/* Length of a bound {m}, {m,} or {m,n} at p, or 0 if p is not one. */
+static size_t bound_len(const char *p)
 {
 	size_t j = 1;
-	unsigned long a = 0, b = 0;
-	bool da = false, db = false;
-	for (; p[j] >= '0' && p[j] <= '9'; j++, da = true)
-		a = a < 100000 ? a * 10 + (unsigned long)(p[j] - '0') : a;
-	*comma = p[j] == ',';
-	if (*comma)
-		for (j++; p[j] >= '0' && p[j] <= '9'; j++, db = true)
-			b = b < 100000 ? b * 10 + (unsigned long)(p[j] - '0') : b;
-	if (!da || p[j] != '}')
-		return false;
-	*used = j + 1;
-	*lo = a;
-	*hi = *comma ? b : a;
-	*has_hi = !*comma || db;
-	return true;
+	bool digits = false;
+	for (; p[j] >= '0' && p[j] <= '9'; j++)
+		digits = true;
+	if (p[j] == ',')
+		for (j++; p[j] >= '0' && p[j] <= '9'; j++)
+			;
+	return digits && p[j] == '}' ? j + 1 : 0;
 }
 
-static int rewrite(const char *re, struct sbuf *out, const char **why)
+/*
+ * One character that is not one of the ASCII bytes in the class body
+ * `ex` (as written between [^ and ]): an ASCII byte outside ex, or any 2,
+ * 3 or 4 byte UTF-8 sequence.  The text is valid UTF-8, so the lead byte
+ * says the length.
+ */
+static void any_char(struct sbuf *out, const char *ex, size_t n)
+{
+	sb_cstr(out, "(?:[^\\x80-\\xff");
+	if (n && (ex[0] == ']' || ex[0] == '-'))
+		sb_put(out, "\\", 1); /* first in [^] it was a literal; now it follows a range */
+	sb_put(out, ex, n);
+	sb_cstr(out, "]|[\\xc0-\\xdf][\\x80-\\xbf]|[\\xe0-\\xef][\\x80-\\xbf]{2}|"
+		     "[\\xf0-\\xf7][\\x80-\\xbf]{3})");
+}
+
+static int rewrite(const char *re, bool dotall, struct sbuf *out, const char **why)
 {
 	size_t n = strlen(re), i = 0, atom_at = 0;
+	size_t any_src = 0, any_len = 0; /* the last A_ANY atom as written */
 	enum atom last = A_NONE;
 	while (i < n && !out->failed) {
 		unsigned char c = (unsigned char)re[i];
@@ -238,10 +251,18 @@ static int rewrite(const char *re, struct sbuf *out, const char **why)
 				sb_put(out, re + i, (size_t)(end - (re + i)) + 1);
 				i = (size_t)(end - re) + 1;
 				last = A_ASCII;
+			} else if (e && strchr("DWSHVN", e)) {
+				/* \D is a character that is not \d: [^\d] */
+				char ex[2] = { '\\', (char)(e == 'N' ? 'n' : e + ('a' - 'A')) };
+				any_char(out, ex, 2);
+				any_src = i;
+				any_len = 2;
+				i += 2;
+				last = A_ANY;
 			} else {
 				sb_put(out, re + i, 2);
 				i += 2;
-				last = strchr("DWSHVNR", e) ? A_ANY : A_ASCII;
+				last = A_ASCII;
 			}
 			atom_at = at;
 			continue;
@@ -270,36 +291,33 @@ static int rewrite(const char *re, struct sbuf *out, const char **why)
 				sb_put(out, re + i, n - i);
 				break;
 			}
-			sb_put(out, re + i, j + 1 - i);
+			if (neg) {
+				any_char(out, re + i + 2, j - i - 2);
+				any_src = i;
+				any_len = j + 1 - i;
+			} else {
+				sb_put(out, re + i, j + 1 - i);
+			}
 			i = j + 1;
 			last = neg ? A_ANY : A_ASCII;
 			atom_at = at;
 			continue;
 		}
 		size_t qlen = 0;
-		unsigned long lo = 0, hi = 0;
-		bool has_hi = false, comma = false;
-		bool quant = c == '?' || c == '*' || c == '+' ||
-			     (c == '{' && parse_bound(re + i, &qlen, &lo, &hi, &has_hi, &comma));
-		if (quant && last != A_NONE) {
-			if (c != '{')
-				qlen = 1;
+		if (c == '?' || c == '*' || c == '+')
+			qlen = 1;
+		else if (c == '{')
+			qlen = bound_len(re + i);
+		if (qlen && last != A_NONE) {
 			if (last == A_MB) {
 				sb_insert(out, atom_at, "(?:", 3);
 				sb_cstr(out, ")");
-				sb_put(out, re + i, qlen);
-			} else if (last == A_ANY && (c == '?' || c == '{')) {
-				char q[64];
-				if (c == '?')
-					snprintf(q, sizeof(q), "{0,3}");
-				else if (has_hi)
-					snprintf(q, sizeof(q), "{%lu,%lu}", lo, hi * 3);
-				else
-					snprintf(q, sizeof(q), "{%lu,}", lo);
-				sb_cstr(out, q);
-			} else {
-				sb_put(out, re + i, qlen);
+			} else if (last == A_ANY && (c == '*' || c == '+')) {
+				/* a run of characters is a run of bytes: the byte atom */
+				out->len = atom_at;
+				sb_put(out, re + any_src, any_len);
 			}
+			sb_put(out, re + i, qlen);
 			i += qlen;
 			if (i < n && re[i] == '?') /* lazy */
 				sb_put(out, re + i++, 1);
@@ -315,12 +333,16 @@ static int rewrite(const char *re, struct sbuf *out, const char **why)
 			atom_at = at;
 			continue;
 		}
-		sb_put(out, re + i, 1);
+		if (c == '.') {
+			any_char(out, "\\n", dotall ? 0 : 2);
+			any_src = i;
+			any_len = 1;
+			last = A_ANY;
+		} else {
+			sb_put(out, re + i, 1);
+			last = c == '(' || c == '|' || c == '^' || c == '$' ? A_NONE : A_ASCII;
+		}
 		i++;
-		if (c == '(' || c == '|' || c == '^' || c == '$')
-			last = A_NONE;
-		else
-			last = c == '.' ? A_ANY : A_ASCII;
 		atom_at = at;
 	}
 	return 0;
@@ -345,7 +367,7 @@ static int build_expr(const struct afgw_rules *rules, const struct afgw_rule *r,
 			sb_cstr(&b, "\\b(?:");
 		if (r->kind == AFGW_RULE_TEXT && !utf8) {
 			const char *why = NULL;
-			if (rewrite(r->pattern, &b, &why) < 0) {
+			if (rewrite(r->pattern, r->flags & AFGW_RULE_F_DOTALL, &b, &why) < 0) {
 				afgw_rules_diag_add(d, AFGW_DIAG_ERROR, file, r->pattern_line,
 						    "rule '%s': bad regex: %s", r->id, why);
 				free(b.p);

@@ -22,10 +22,11 @@
 #define AFGW_TESTS_DIR AFGW_SOURCE_DIR "/tests"
 #endif
 
-/* Reached when written (2026-11-21, 256 rules): recall 80.5 %, false
- * positives 2.9 %.  Targets of the issue: 90 % and 1 %. */
-#define FLOOR_RECALL 78.0
-#define CEIL_FP 3.6
+/* Reached when written (256 rules): recall 80.5 %, false positives 2.9 %;
+ * with 291 rules (session 3): 82.2 % and 1.8 %.  Floors a little under the
+ * latter, to catch regressions only.  Targets of the issue: 90 % and 1 %. */
+#define FLOOR_RECALL 81.0
+#define CEIL_FP 2.4
 
 #define CATS 40
 

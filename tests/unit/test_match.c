@@ -299,7 +299,11 @@ static void test_errors(void)
 	}
 }
 
-/* Byte-mode rewriting keeps character meaning: quantified CJK, counted gaps. */
+/*
+ * Byte-mode rewriting keeps character meaning: quantified CJK, and "any
+ * character" atoms (., [^...], \D) that match one character of one to four
+ * bytes, bare or counted, and stay byte loops under * and +.
+ */
 static void test_rewrite(void)
 {
 	struct afgw_rules_diag d;
@@ -308,19 +312,35 @@ static void test_rewrite(void)
 					  R("opt", "text", "银行卡号?有误", "regex", 1)
 					  R("gap", "text", "^刷.{2}单$", "regex", 1)
 					  R("neg", "text", "转[^0-9]{0,2}万", "regex", 1)
-					  R("star", "text", "(加|\\+)(微|薇)+信", "regex", 1),
+					  R("star", "text", "(加|\\+)(微|薇)+信", "regex", 1)
+					  R("dot", "text", "刷.单", "regex", 1)
+					  R("apos", "text", "^(it|that).s me$", "regex", 1)
+					  R("qdot", "text", "^ab.?cd$", "regex", 1)
+					  R("ndig", "text", "^第\\D期$", "regex", 1)
+					  R("nset", "text", "^x[^-a]y$", "regex", 1)
+					  R("run", "text", "^老.*总$", "regex", 1),
 					  &d, &rc);
 	CHECK_INT(rc, 0);
+	for (unsigned i = 0; i < d.n; i++)
+		fprintf(stderr, "%s\n", d.msg[i].text);
 	afgw_rules_diag_fini(&d);
 	if (!rs)
 		return;
+	static const char any[] = "[\\xc0-\\xdf][\\x80-\\xbf]|[\\xe0-\\xef][\\x80-\\xbf]{2}|"
+				  "[\\xf0-\\xf7][\\x80-\\xbf]{3})";
+	char want[512];
 	struct afgw_match_expr e;
 	afgw_ruleset_expr(rs, 0, &e);
 	CHECK(e.expr && !strcmp(e.expr, "银行卡(?:号)?有误") && !e.utf8);
 	afgw_ruleset_expr(rs, 1, &e);
-	CHECK(e.expr && !strcmp(e.expr, "^刷.{2,6}单$"));
+	snprintf(want, sizeof(want), "^刷(?:[^\\x80-\\xff\\n]|%s{2}单$", any);
+	CHECK(e.expr && !strcmp(e.expr, want));
 	afgw_ruleset_expr(rs, 2, &e);
-	CHECK(e.expr && !strcmp(e.expr, "转[^0-9]{0,6}万"));
+	snprintf(want, sizeof(want), "转(?:[^\\x80-\\xff0-9]|%s{0,2}万", any);
+	CHECK(e.expr && !strcmp(e.expr, want));
+	afgw_ruleset_expr(rs, 9, &e);
+	CHECK(e.expr && !strcmp(e.expr, "^老.*总$")); /* a run of characters: the byte loop */
+
 	struct afgw_match_worker *w = NULL;
 	CHECK_INT(afgw_match_worker_new(rs, 86, &w), 0);
 	CHECK_INT(scan_text(w, "银行卡有误"), 0);
@@ -331,6 +351,10 @@ static void test_rewrite(void)
 	CHECK(find_hit("gap") != NULL);
 	CHECK_INT(scan_text(w, "刷好多多单"), 0);
 	CHECK(find_hit("gap") == NULL); /* three characters are more than {2} */
+	CHECK_INT(scan_text(w, "刷多单"), 0);
+	CHECK(find_hit("gap") == NULL); /* one Chinese character is fewer than {2} */
+	CHECK_INT(scan_text(w, "刷ab单"), 0);
+	CHECK(find_hit("gap") != NULL);
 	const char *t = "请先转账三万";
 	CHECK_INT(scan_text(w, t), 0);
 	check_evidence(t, "neg", "转账三万");
@@ -339,6 +363,39 @@ static void test_rewrite(void)
 	t = "请加薇薇信";
 	CHECK_INT(scan_text(w, t), 0);
 	check_evidence(t, "star", "加薇薇信");
+
+	/* a bare . is one character, whatever its length in bytes */
+	t = "在家刷个单";
+	CHECK_INT(scan_text(w, t), 0);
+	check_evidence(t, "dot", "刷个单");
+	CHECK_INT(scan_text(w, "刷x单"), 0);
+	CHECK(find_hit("dot") != NULL);
+	CHECK_INT(scan_text(w, "刷两个单"), 0);
+	CHECK(find_hit("dot") == NULL);
+	CHECK_INT(scan_text(w, "it\xe2\x80\x99s me"), 0); /* it’s me: U+2019 is 3 bytes */
+	CHECK(find_hit("apos") != NULL);
+	CHECK_INT(scan_text(w, "that's me"), 0);
+	CHECK(find_hit("apos") != NULL);
+	CHECK_INT(scan_text(w, "it is me"), 0);
+	CHECK(find_hit("apos") == NULL);
+	CHECK_INT(scan_text(w, "ab\xf0\x9f\x98\x80" "cd"), 0); /* ab😀cd: 4 bytes */
+	CHECK(find_hit("qdot") != NULL);
+	CHECK_INT(scan_text(w, "abcd"), 0);
+	CHECK(find_hit("qdot") != NULL);
+	CHECK_INT(scan_text(w, "abxxcd"), 0);
+	CHECK(find_hit("qdot") == NULL); /* ? is at most one character */
+	CHECK_INT(scan_text(w, "第三期"), 0);
+	CHECK(find_hit("ndig") != NULL);
+	CHECK_INT(scan_text(w, "第3期"), 0);
+	CHECK(find_hit("ndig") == NULL);
+	CHECK_INT(scan_text(w, "x好y"), 0);
+	CHECK(find_hit("nset") != NULL);
+	CHECK_INT(scan_text(w, "x-y"), 0);
+	CHECK(find_hit("nset") == NULL); /* the leading - stays a member */
+	CHECK_INT(scan_text(w, "xay"), 0);
+	CHECK(find_hit("nset") == NULL);
+	CHECK_INT(scan_text(w, "老王啊王总"), 0);
+	CHECK(find_hit("run") != NULL);
 	afgw_match_worker_free(w);
 	afgw_ruleset_free(rs);
 }
