@@ -31,9 +31,10 @@
  * (counted).  Redis down: the batch is dropped (counted), the outage is
  * logged once, and the gateway goes on with its local counts.
  *
- * In replay (opts.wait) the owner waits for each round's answer before
- * scoring the next message, so a replay's verdicts do not depend on how
- * fast Redis answers; the live daemon never waits.
+ * In replay (opts.wait) a round's answers are taken in at the next round
+ * boundary (fleet_sync_ms of message time later), waiting for them there
+ * if need be, so a replay's verdicts do not depend on how fast Redis
+ * answers while Redis works in parallel; the live daemon never waits.
  *
  * Thread: afgw_fleet_* from one owner thread; the module runs its own.
  */
@@ -91,8 +92,9 @@ void afgw_fleet_note(struct afgw_fleet *f, enum afgw_fleet_kind kind, uint64_t k
 
 /*
  * Once per message, before its lookups: applies answers that have come
- * back and, when fleet_sync_ms of message time have passed since the last
- * round, hands the batch over (and with opts.wait waits for the answer).
+ * back (with opts.wait: those of the last round, at the next round
+ * boundary) and, when fleet_sync_ms of message time have passed since the
+ * last round, hands the batch over.
  */
 void afgw_fleet_tick(struct afgw_fleet *f, uint64_t ts_us);
 

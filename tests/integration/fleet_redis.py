@@ -14,8 +14,8 @@ time):
   - gateway A alone flags nothing;
   - gateway B, after A, flags the mass caller from exactly the INVITE at
     which A's 10 callees plus B's own counted reach 15 (rounds are every
-    second of message time and a replay waits for each round), and never
-    the ordinary caller;
+    second of message time, and a replay takes a round's answers in at the
+    next round), and never the ordinary caller;
   - the same for the text sent to 12 + 12 recipients (fan-out at 20);
   - a number that called a subscriber through A and texts them through B
     is flagged call + SMS on its second SMS;
@@ -165,20 +165,21 @@ def run(afgw, work):
         check(rc == 0, "gateway B replay exit 0 (%d): %s" % (rc, err[-500:]))
         cb = summary_counts(err)
         mc = flagged(eb, MASS, "mass_calling")
-        # INVITE k of B is scored after a round holding B's first k notes: 10 + k >= 15
-        check(mc == [k >= 5 for k in range(10)], "B: mass caller flagged from its 6th "
+        # INVITE k of B (at second k) is scored with the answers of the round
+        # started a second earlier, which held B's first k - 1 INVITEs: 10 + k - 1 >= 15
+        check(mc == [k >= 6 for k in range(10)], "B: mass caller flagged from its 7th "
               "INVITE on, by the fleet's count: %s" % mc)
         check(not any(flagged(eb, PLAIN, "mass_calling")), "B: the ordinary caller is not "
               "flagged")
         fo = flagged(eb, TEXTER, "sms_fanout")
-        # SMS k of B: 12 recipients from A + k of B's >= 20 from k = 8
-        check(fo == [k >= 8 for k in range(12)], "B: fan-out text flagged once A's 12 and "
+        # SMS k of B: 12 recipients from A + k - 1 of B's >= 20 from k = 9
+        check(fo == [k >= 9 for k in range(12)], "B: fan-out text flagged once A's 12 and "
               "B's recipients reach 20: %s" % fo)
         cs = flagged(eb, PAIR, "call_and_sms")
         check(cs == [False, True], "B: call through A + SMS through B flags the second SMS: "
               "%s" % cs)
-        check(cb.get("fleet_counts_only") == 5 + 4 + 1,
-              "B: summary counts 10 verdicts flagged only by the fleet (%s)" %
+        check(cb.get("fleet_counts_only") == 4 + 3 + 1,
+              "B: summary counts 8 verdicts flagged only by the fleet (%s)" %
               cb.get("fleet_counts_only"))
         check(cb.get("fleet_flagged", 0) == 3, "B: 3 keys newly flagged fleet-wide (%s)" %
               cb.get("fleet_flagged"))
