@@ -529,7 +529,8 @@ static void delivered(struct afgw_notify *n, size_t ok)
 		count(n, AFGW_NOTIFY_C_UNSPOOLED, from_spool);
 	}
 	count(n, AFGW_NOTIFY_C_DELIVERED, sent);
-	memmove(n->out, n->out + ok, (n->n_out - ok) * sizeof(*n->out));
+	if (ok && n->n_out > ok)
+		memmove(n->out, n->out + ok, (n->n_out - ok) * sizeof(*n->out));
 	n->n_out -= ok;
 }
 
@@ -547,7 +548,9 @@ static bool drain_waiting(struct afgw_notify *n)
 				return false;
 			free(s->b64);
 		}
-		memmove(n->backlog, n->backlog + k, (n->n_backlog - k) * sizeof(*n->backlog));
+		if (n->n_backlog > k)
+			memmove(n->backlog, n->backlog + k,
+				(n->n_backlog - k) * sizeof(*n->backlog));
 		n->n_backlog -= k;
 		long ok = send_out(n);
 		delivered(n, ok > 0 ? (size_t)ok : 0);
