@@ -9,10 +9,15 @@
  * nothing is allocated; a worker calls it for every SIP packet.
  *
  * One pass over the header section: find_nl finds each line end (and the
- * folds after it), the header name is matched by a switch on its first
- * letter, and only the headers we keep are parsed further.  The work is
- * bounded by AFGW_SIP_MAX_HEADERS and AFGW_SIP_MAX_HEADER_BYTES; nothing
- * recurses on the input and no read goes past len.
+ * folds after it), header_id() recognises the names we read straight from
+ * the line's first bytes (any other name is only checked to be a token),
+ * and only the headers we keep are parsed further.  The long runs (URI
+ * users and hosts, Call-IDs, branches) and the searches for one byte are
+ * done sixteen bytes at a time with SSE2, which every x86-64 has; other
+ * machines take the byte-at-a-time loops, which give the same answers.
+ * The work is bounded by AFGW_SIP_MAX_HEADERS and
+ * AFGW_SIP_MAX_HEADER_BYTES; nothing recurses on the input and no read
+ * goes past len.
  *
  * Malformed traffic is data: the message is decoded as far as is safe and
  * every problem is a named anomaly bit.  Where two parsers could read the
@@ -134,7 +139,41 @@ static inline struct afgw_str slice(const char *p, const char *e)
 	return afgw_str_make(p, span(p, e));
 }
 
-/* First byte at or after p that is not of class k (four at a time: this is the hot loop). */
+#if defined(__SSE2__)
+/* Bytes of x in [lo, hi], unsigned: subtract lo, then t <= hi - lo is min(t, hi - lo) == t. */
+static inline __m128i in_range(__m128i x, char lo, char hi)
+{
+	__m128i t = _mm_sub_epi8(x, _mm_set1_epi8(lo));
+	return _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8((char)(hi - lo))), t);
+}
+
+/*
+ * The bytes of [q, q + 16) that are surely of class k, as a bit mask: the
+ * letters, digits, '-' and '.' that make up nearly every URI user and
+ * host, Call-ID and Via branch (all of them belong to every class
+ * run_long() is asked about but C_V6, which gets hex digits, ':' and '.'),
+ * plus '+' for users.  Bytes outside it are looked up in cls[] one by one.
+ */
+static inline unsigned common16(const char *q, unsigned k)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+	__m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
+	__m128i m = in_range(x, '0', '9');
+	if (k == C_V6) {
+		m = _mm_or_si128(m, in_range(lc, 'a', 'f'));
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('.')));
+	} else {
+		m = _mm_or_si128(m, in_range(lc, 'a', 'z'));
+		m = _mm_or_si128(m, in_range(x, '-', '.'));
+		if (k == C_USER)
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('+')));
+	}
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* First byte at or after p that is not of class k (four at a time: a hot loop). */
 static inline const char *run(const char *p, const char *e, unsigned k)
 {
 	while (e - p >= 4) {
@@ -154,6 +193,37 @@ static inline const char *run(const char *p, const char *e, unsigned k)
 }
 
 /*
+ * run() for the classes whose runs are long: URI users and hosts, Call-IDs,
+ * Via branches.  With SSE2, sixteen bytes at a time are checked against
+ * the common characters of the class (common16), and only the others go
+ * to the table; the last sixteen overlap what was already checked.  For a
+ * run of a few bytes (a header name, "tag") the vector set-up costs more
+ * than it saves, which is why this is not run() itself.  Spans under
+ * sixteen bytes, and machines without SSE2, take run().
+ */
+static inline const char *run_long(const char *p, const char *e, unsigned k)
+{
+#if defined(__SSE2__)
+	if (e - p >= 16) {
+		for (;;) {
+			const char *q = e - p >= 16 ? p : e - 16;
+			/* bit i: byte p + i is not surely of class k */
+			unsigned m = (~common16(q, k) & 0xffffu) >> (p - q);
+			for (; m; m &= m - 1) {
+				const char *c = p + __builtin_ctz(m);
+				if (!is(*c, k))
+					return c;
+			}
+			p = q + 16;
+			if (p == e)
+				return e;
+		}
+	}
+#endif
+	return run(p, e, k);
+}
+
+/*
  * The first byte c in [p, e), or NULL: memchr() for the short distances
  * inside a header (a URI, a line), without the call.  Sixteen bytes at a
  * time with SSE2 (all of x86-64 has it), the last sixteen overlapping
@@ -164,16 +234,19 @@ static inline const char *find_byte(const char *p, const char *e, char c)
 #if defined(__SSE2__)
 	if (e - p >= 16) {
 		const __m128i cc = _mm_set1_epi8(c);
+		const char *last = e - 16;
 		for (;;) {
+			/* two loads a round: [p, p + 16) and [q, q + 16), q at most last */
+			const char *q = p + 16 < last ? p + 16 : last;
 			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-			unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, cc));
-			if (mask)
-				return p + __builtin_ctz(mask);
-			p += 16;
-			if (p == e)
+			__m128i y = _mm_loadu_si128((const __m128i *)(const void *)q);
+			unsigned mx = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, cc));
+			unsigned my = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, cc));
+			if (mx | my)
+				return mx ? p + __builtin_ctz(mx) : q + __builtin_ctz(my);
+			if (q == last)
 				return NULL;
-			if (e - p < 16)
-				p = e - 16;
+			p = q + 16 < last ? q + 16 : last;
 		}
 	}
 #endif
@@ -210,16 +283,62 @@ static const char *trim_end(const char *p, const char *e)
 }
 
 /*
+ * The case bit (0x20) of every byte of w that is a lower-case ASCII letter,
+ * bytewise without carries (all of w's bytes are below 0x80: w comes from
+ * a literal).  With the literal a constant this folds away.
+ */
+static inline uint64_t case_bits64(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	uint64_t ge_a = w + ones * (0x80 - 'a'), gt_z = w + ones * (0x80 - 'z' - 1);
+	return (ge_a & ~gt_z & ones * 0x80) >> 2;
+}
+
+static inline uint32_t case_bits32(uint32_t w)
+{
+	const uint32_t ones = 0x01010101u;
+	uint32_t ge_a = w + ones * (0x80 - 'a'), gt_z = w + ones * (0x80 - 'z' - 1);
+	return (ge_a & ~gt_z & ones * 0x80) >> 2;
+}
+
+/* 8 (ci8) or 4 (ci4) bytes at p equal those of lit, letters in either case. */
+static inline bool ci8(const char *p, const char *lit)
+{
+	uint64_t a, l;
+	memcpy(&a, p, 8);
+	memcpy(&l, lit, 8);
+	return (a | case_bits64(l)) == l;
+}
+
+static inline bool ci4(const char *p, const char *lit)
+{
+	uint32_t a, l;
+	memcpy(&a, p, 4);
+	memcpy(&l, lit, 4);
+	return (a | case_bits32(l)) == l;
+}
+
+/*
  * ASCII case-insensitive: the n bytes at p equal lit (lower case, of
- * length ln).  Inlined with a literal, the loop unrolls and each letter
- * of lit becomes one OR and one compare (c | 0x20 is lit[i] exactly when
- * c is that letter in either case); other bytes must match exactly.
+ * length ln).  A byte c matches a letter l of lit when (c | 0x20) == l,
+ * which only l and its capital do; other bytes must match exactly.  From
+ * four bytes on, whole words are compared (the last one overlapping), the
+ * case bits OR-ed in at once: header names come in every case.
  */
 static inline bool ci(const char *p, size_t n, const char *lit, size_t ln)
 {
 	if (n != ln)
 		return false;
-	for (size_t i = 0; i < n; i++) {
+	if (n >= 8) {
+		size_t i = 0;
+		for (; i + 8 <= n; i += 8)
+			if (!ci8(p + i, lit + i))
+				return false;
+		return i == n || ci8(p + n - 8, lit + n - 8);
+	}
+	if (n >= 4)
+		return ci4(p, lit) && ci4(p + n - 4, lit + n - 4);
+	for (size_t i = 0; i < ln; i++) { /* ln: a constant, so this unrolls */
 		unsigned char c = (unsigned char)p[i], l = (unsigned char)lit[i];
 		if (l >= 'a' && l <= 'z' ? (c | 0x20) != l : c != l)
 			return false;
@@ -228,59 +347,6 @@ static inline bool ci(const char *p, size_t n, const char *lit, size_t ln)
 }
 
 #define CI(p, n, lit) ci((p), (n), (lit), sizeof(lit) - 1)
-
-/*
- * p[0..n) == lit[0..n), for the short constant n of a header name: whole
- * words compared, the last one overlapping (gcc calls memcmp() for these).
- */
-static inline bool same(const char *p, const char *lit, size_t n)
-{
-	uint64_t a, b;
-	uint32_t c, d;
-	if (n >= 8) {
-		size_t i = 0;
-		for (; i + 8 <= n; i += 8) {
-			memcpy(&a, p + i, 8);
-			memcpy(&b, lit + i, 8);
-			if (a != b)
-				return false;
-		}
-		if (i == n)
-			return true;
-		memcpy(&a, p + n - 8, 8);
-		memcpy(&b, lit + n - 8, 8);
-		return a == b;
-	}
-	if (n >= 4) {
-		memcpy(&c, p, 4);
-		memcpy(&d, lit, 4);
-		if (c != d)
-			return false;
-		memcpy(&c, p + n - 4, 4);
-		memcpy(&d, lit + n - 4, 4);
-		return c == d;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != lit[i])
-			return false;
-	return true;
-}
-
-/*
- * A header name [p, p+n) is canon, in any case.  The exact spelling is
- * tried first: it is most of the traffic, and cheaper than folding case.
- */
-static inline bool name_is(const char *p, size_t n, const char *canon, size_t ln)
-{
-	if (n != ln)
-		return false;
-	if (same(p, canon, ln))
-		return true;
-	for (size_t i = 0; i < n; i++)
-		if (lower(p[i]) != lower(canon[i]))
-			return false;
-	return true;
-}
 
 /* Decimal 1*DIGIT filling [p, e) exactly, at most max; -1 otherwise. */
 static long number(const char *p, const char *e, long max)
@@ -299,7 +365,7 @@ static long number(const char *p, const char *e, long max)
 }
 
 /* Every '%' in [p, p+n) starts a %XX escape. */
-static bool escapes_ok(const char *p, size_t n)
+static inline bool escapes_ok(const char *p, size_t n)
 {
 	const char *e = p + n;
 	while (p < e && (p = find_byte(p, e, '%')) != NULL) {
@@ -318,6 +384,22 @@ static bool escapes_ok(const char *p, size_t n)
 static const char *quoted_end(const char *p, const char *e)
 {
 	for (p++; p < e; p++) {
+#if defined(__SSE2__)
+		/* skip sixteen bytes at a time while they hold neither '"' nor '\\' */
+		while (e - p >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+			unsigned m = (unsigned)_mm_movemask_epi8(
+			    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+					 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+			if (m) {
+				p += __builtin_ctz(m);
+				break;
+			}
+			p += 16;
+		}
+		if (p == e)
+			break;
+#endif
 		if (*p == '\\') {
 			if (++p == e)
 				return NULL;
@@ -342,7 +424,7 @@ enum {
  * separated by ';'.  Stops at the first byte that cannot continue them
  * (the caller decides whether that is the '?' of headers or an error).
  */
-static unsigned uri_params(const char **pp, const char *e, struct afgw_sip_uri *u)
+static inline unsigned uri_params(const char **pp, const char *e, struct afgw_sip_uri *u)
 {
 	const char *p = *pp;
 	for (;;) {
@@ -368,16 +450,16 @@ static unsigned uri_params(const char **pp, const char *e, struct afgw_sip_uri *
 }
 
 /* host [":" port]: a hostname, an IPv4 address or an IPv6 reference in [...]. */
-static unsigned hostport(const char **pp, const char *e, struct afgw_sip_uri *u)
+static inline unsigned hostport(const char **pp, const char *e, struct afgw_sip_uri *u)
 {
 	const char *p = *pp, *q;
 	if (p < e && *p == '[') {
-		q = run(p + 1, e, C_V6);
+		q = run_long(p + 1, e, C_V6);
 		if (q == e || *q != ']' || !find_byte(p + 1, q, ':'))
 			return U_BAD;
 		q++;
 	} else {
-		q = run(p, e, C_HOST);
+		q = run_long(p, e, C_HOST);
 		if (q == p)
 			return U_BAD;
 	}
@@ -402,7 +484,7 @@ static unsigned hostport(const char **pp, const char *e, struct afgw_sip_uri *u)
  */
 static unsigned sip_uri(const char *p, const char *e, struct afgw_sip_uri *u)
 {
-	const char *start = p, *ue = run(p, e, C_USER), *q = ue;
+	const char *start = p, *ue = run_long(p, e, C_USER), *q = ue;
 	unsigned r = 0;
 	if (q < e && *q == ':')
 		q = run(q + 1, e, C_PASS);
@@ -454,16 +536,16 @@ static unsigned tel_uri(const char *p, const char *e, struct afgw_sip_uri *u)
 }
 
 /*
- * Parse the URI text [p, p+n) into *u.  Other schemes than sip, sips and
- * tel are only checked to be an absoluteURI of printable characters; they
- * come back with parsed == false and the scheme set.  On U_BAD everything
- * but the scheme is cleared.  Returns U_* bits.
+ * Parse the URI text [p, p+n) into *u, which the caller has zeroed (it is
+ * part of a message or name-addr cleared as a whole).  Other schemes than
+ * sip, sips and tel are only checked to be an absoluteURI of printable
+ * characters; they come back with parsed == false and the scheme set.  On
+ * U_BAD everything but the scheme is cleared.  Returns U_* bits.
  */
-static unsigned parse_uri(const char *p, size_t n, struct afgw_sip_uri *u)
+static inline unsigned parse_uri(const char *p, size_t n, struct afgw_sip_uri *u)
 {
 	const char *e = p + n, *q = p;
 	unsigned r;
-	memset(u, 0, sizeof(*u));
 	if (q == e || !alpha(*q))
 		return U_BAD;
 	q = run(q, e, C_SCHEME);
@@ -501,6 +583,39 @@ enum {
 	NA_UNTERM = 2, /* a quoted string runs to the end of the value */
 	NA_ESCAPE = 4, /* a bad %-escape in the URI */
 };
+
+/*
+ * Where the URI of an addr-spec ends: the first SP, HT, CR, LF, ';' or,
+ * when multi, ',' in [p, e), or e.  Sixteen bytes at a time with SSE2,
+ * the last sixteen overlapping, as in run_long().
+ */
+static const char *addr_end(const char *p, const char *e, bool multi)
+{
+#if defined(__SSE2__)
+	if (e - p >= 16) {
+		for (;;) {
+			const char *q = e - p >= 16 ? p : e - 16;
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+			__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
+						 _mm_cmpeq_epi8(x, _mm_set1_epi8('\t')));
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('\r')));
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('\n')));
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8(';')));
+			if (multi)
+				m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8(',')));
+			unsigned bits = (unsigned)_mm_movemask_epi8(m) >> (p - q);
+			if (bits)
+				return p + __builtin_ctz(bits);
+			p = q + 16;
+			if (p == e)
+				return e;
+		}
+	}
+#endif
+	while (p < e && !lws(*p) && *p != ';' && !(multi && *p == ','))
+		p++;
+	return p;
+}
 
 /* ;name[=value] header parameters; remembers tag=. */
 static unsigned header_params(const char **pp, const char *e, bool multi,
@@ -558,15 +673,15 @@ static unsigned header_params(const char **pp, const char *e, bool multi,
  * header parameters, not URI parameters), whitespace, or, in multi-valued
  * headers (Contact, P-Asserted-Identity), ','; it must not contain '?'.
  * Commas inside quoted strings and <...> do not end a value.
- * Fills *na, leaves *pp at the ',' ending the value or at e, and returns
- * NA_* bits (0: well-formed).
+ * Fills *na, which the caller has zeroed (a message's From, To and Contact
+ * are, being parsed only once), leaves *pp at the ',' ending the value or
+ * at e, and returns NA_* bits (0: well-formed).
  */
 static unsigned parse_nameaddr(const char **pp, const char *e, bool multi,
                                struct afgw_sip_nameaddr *na)
 {
 	const char *p = skip_lws(*pp, e), *q;
 	unsigned r = 0, ur;
-	memset(na, 0, sizeof(*na));
 	na->present = true;
 	if (p == e) {
 		*pp = p;
@@ -603,8 +718,7 @@ static unsigned parse_nameaddr(const char **pp, const char *e, bool multi,
 		na->uri = slice(p + 1, q);
 		p = q + 1;
 	} else {
-		for (q = p; q < e && !lws(*q) && *q != ';' && !(multi && *q == ','); q++)
-			;
+		q = addr_end(p, e, multi);
 		na->uri = slice(p, q);
 		if (find_byte(p, q, '?'))
 			r |= NA_BAD;
@@ -634,8 +748,14 @@ static bool parse_via(const char *p, const char *e, struct afgw_str *first)
 	for (;;) {
 		p = skip_lws(p, e);
 		const char *parm = p;
-		/* protocol-name / version / transport */
-		for (int i = 0; i < 3; i++) {
+		/* protocol-name / version / transport; "SIP/2.0/" as the tokens
+		 * and slashes would be read, without reading them one by one */
+		int i = 0;
+		if (e - p >= 8 && ci8(p, "sip/2.0/")) {
+			p += 7; /* at the second '/' */
+			i = 2;
+		}
+		for (; i < 3; i++) {
 			if (i > 0) {
 				if (p == e || *p != '/')
 					return false;
@@ -649,7 +769,7 @@ static bool parse_via(const char *p, const char *e, struct afgw_str *first)
 		if (p == q)
 			return false; /* sent-protocol and sent-by need LWS between them */
 		struct afgw_sip_uri hp;
-		memset(&hp, 0, sizeof(hp));
+		hp.port = afgw_str_make(NULL, 0); /* hostport() sets host, and port when there is one */
 		if (hostport(&p, e, &hp))
 			return false;
 		/* sent-by allows LWS around the port's colon */
@@ -682,7 +802,7 @@ static bool parse_via(const char *p, const char *e, struct afgw_str *first)
 				continue;
 			}
 			q = p;
-			p = run(p, e, C_VPARAM);
+			p = run_long(p, e, C_VPARAM);
 			if (p == q)
 				return false;
 		}
@@ -714,12 +834,12 @@ static bool parse_cseq(const char *p, const char *e, struct afgw_sip_msg *m)
 /* Call-ID: word ["@" word] (RFC 3261 §25.1). */
 static bool callid_ok(const char *p, const char *e)
 {
-	const char *q = run(p, e, C_WORD);
+	const char *q = run_long(p, e, C_WORD);
 	if (q == p)
 		return false;
 	if (q < e && *q == '@') {
 		const char *w = q + 1;
-		q = run(w, e, C_WORD);
+		q = run_long(w, e, C_WORD);
 		if (q == w)
 			return false;
 	}
@@ -810,6 +930,7 @@ static void hdr_pai(struct ctx *c, const char *v, const char *e)
 	if (c->pai_sip)
 		return;
 	for (;;) {
+		memset(&na, 0, sizeof(na));
 		unsigned r = parse_nameaddr(&v, e, true, &na);
 		if (r & NA_UNTERM)
 			m->anomalies |= AFGW_SIP_A_UNTERMINATED_QUOTE;
@@ -883,88 +1004,160 @@ static void hdr_content_length(struct ctx *c, const char *v, const char *e)
 	}
 }
 
-/* Header names are case-insensitive; n is the name's length. */
-#define NAME(lit) name_is(name, n, lit, sizeof(lit) - 1)
+/* The headers we read; every other one is skipped. */
+enum {
+	H_OTHER,
+	H_CALL_ID,
+	H_CONTENT_LENGTH,
+	H_CONTACT,
+	H_CSEQ,
+	H_CONTENT_TYPE,
+	H_DATE,
+	H_FROM,
+	H_IDENTITY,
+	H_MAX_FORWARDS,
+	H_PAI,
+	H_TO,
+	H_USER_AGENT,
+	H_VIA,
+};
 
-/* One header line: name [p, p+n), value [v, e) with the LWS around it trimmed. */
-static void header(struct ctx *c, const char *name, size_t n, const char *v, const char *e)
+/* What may follow a header name: the colon, or LWS before it. */
+static inline bool name_end(char c)
+{
+	return c == ':' || c == ' ' || c == '\t';
+}
+
+/*
+ * Which header the line at p names: one we read, long or compact form, in
+ * any case, followed by what ends a header name (H_OTHER otherwise).  *n
+ * gets the name's length.  This is what run(p, le, C_TOKEN) and a
+ * comparison of the token with each name would find, in one step: every
+ * byte of these names is a token byte, and ':', SP and HT are not.
+ */
+static inline int header_id(const char *p, const char *le, size_t *n)
+{
+	size_t avail = span(p, le);
+#define IS(lit, id)                                                                   \
+	do {                                                                          \
+		if (avail > sizeof(lit) - 1 && CI(p, sizeof(lit) - 1, lit) &&         \
+		    name_end(p[sizeof(lit) - 1])) {                                   \
+			*n = sizeof(lit) - 1;                                         \
+			return id;                                                    \
+		}                                                                     \
+	} while (0)
+	switch (p[0] | 0x20) { /* a letter in lower case; nothing else becomes one */
+	case 'c':
+		IS("call-id", H_CALL_ID);
+		IS("cseq", H_CSEQ);
+		IS("contact", H_CONTACT);
+		IS("content-type", H_CONTENT_TYPE);
+		IS("content-length", H_CONTENT_LENGTH);
+		IS("c", H_CONTENT_TYPE);
+		break;
+	case 'd':
+		IS("date", H_DATE);
+		break;
+	case 'f':
+		IS("from", H_FROM);
+		IS("f", H_FROM);
+		break;
+	case 'i':
+		IS("identity", H_IDENTITY);
+		IS("i", H_CALL_ID);
+		break;
+	case 'l':
+		IS("l", H_CONTENT_LENGTH);
+		break;
+	case 'm':
+		IS("max-forwards", H_MAX_FORWARDS);
+		IS("m", H_CONTACT);
+		break;
+	case 'p':
+		IS("p-asserted-identity", H_PAI);
+		break;
+	case 't':
+		IS("to", H_TO);
+		IS("t", H_TO);
+		break;
+	case 'u':
+		IS("user-agent", H_USER_AGENT);
+		break;
+	case 'v':
+		IS("via", H_VIA);
+		IS("v", H_VIA);
+		break;
+	case 'y':
+		IS("y", H_IDENTITY);
+		break;
+	default:
+		break;
+	}
+#undef IS
+	return H_OTHER;
+}
+
+/* One header line we read (header_id()): value [v, e) with the LWS around it trimmed. */
+static void header(struct ctx *c, int id, const char *v, const char *e)
 {
 	struct afgw_sip_msg *m = c->m;
-	switch (lower(name[0])) {
-	case 'c':
-		if (n == 1 || NAME("Content-Type")) {
-			if (first_time(c, S_CTYPE, 0))
-				m->content_type = slice(v, e);
-		} else if (NAME("Call-ID")) {
-			hdr_call_id(c, v, e);
-		} else if (NAME("CSeq")) {
-			if (first_time(c, S_CSEQ, AFGW_SIP_A_DUPLICATE_CSEQ) &&
-			    !parse_cseq(v, e, m))
-				m->anomalies |= AFGW_SIP_A_BAD_CSEQ;
-		} else if (NAME("Contact")) {
-			hdr_contact(c, v, e);
-		} else if (NAME("Content-Length")) {
-			hdr_content_length(c, v, e);
-		}
+	switch (id) {
+	case H_CONTENT_TYPE:
+		if (first_time(c, S_CTYPE, 0))
+			m->content_type = slice(v, e);
 		return;
-	case 'd':
-		if (NAME("Date") && !date_ok(v, e))
+	case H_CALL_ID:
+		hdr_call_id(c, v, e);
+		return;
+	case H_CSEQ:
+		if (first_time(c, S_CSEQ, AFGW_SIP_A_DUPLICATE_CSEQ) && !parse_cseq(v, e, m))
+			m->anomalies |= AFGW_SIP_A_BAD_CSEQ;
+		return;
+	case H_CONTACT:
+		hdr_contact(c, v, e);
+		return;
+	case H_CONTENT_LENGTH:
+		hdr_content_length(c, v, e);
+		return;
+	case H_DATE:
+		if (!date_ok(v, e))
 			m->anomalies |= AFGW_SIP_A_BAD_HEADER;
 		return;
-	case 'f':
-		if ((n == 1 || NAME("From")) && first_time(c, S_FROM, AFGW_SIP_A_DUPLICATE_FROM))
+	case H_FROM:
+		if (first_time(c, S_FROM, AFGW_SIP_A_DUPLICATE_FROM))
 			hdr_nameaddr(c, v, e, &m->from, AFGW_SIP_A_BAD_FROM);
 		return;
-	case 'i':
-		if (n == 1)
-			hdr_call_id(c, v, e);
-		else if (NAME("Identity"))
-			hdr_identity(c, v, e);
+	case H_IDENTITY:
+		hdr_identity(c, v, e);
 		return;
-	case 'l':
-		if (n == 1)
-			hdr_content_length(c, v, e);
+	case H_MAX_FORWARDS:
+		if (number(v, e, MAX_FORWARDS_MAX) < 0)
+			m->anomalies |= AFGW_SIP_A_BAD_MAX_FORWARDS;
 		return;
-	case 'm':
-		if (n == 1) {
-			hdr_contact(c, v, e);
-		} else if (NAME("Max-Forwards")) {
-			if (number(v, e, MAX_FORWARDS_MAX) < 0)
-				m->anomalies |= AFGW_SIP_A_BAD_MAX_FORWARDS;
-		}
+	case H_PAI:
+		hdr_pai(c, v, e);
 		return;
-	case 'p':
-		if (NAME("P-Asserted-Identity"))
-			hdr_pai(c, v, e);
-		return;
-	case 't':
-		if ((n == 1 || NAME("To")) && first_time(c, S_TO, AFGW_SIP_A_DUPLICATE_TO))
+	case H_TO:
+		if (first_time(c, S_TO, AFGW_SIP_A_DUPLICATE_TO))
 			hdr_nameaddr(c, v, e, &m->to, AFGW_SIP_A_BAD_TO);
 		return;
-	case 'u':
-		if (NAME("User-Agent") && first_time(c, S_UA, 0))
+	case H_USER_AGENT:
+		if (first_time(c, S_UA, 0))
 			m->user_agent = slice(v, e);
 		return;
-	case 'v':
-		if (n == 1 || NAME("Via")) {
-			struct afgw_str first;
-			bool ok = parse_via(v, e, &first);
-			if (!ok)
-				m->anomalies |= AFGW_SIP_A_BAD_VIA;
-			if (first_time(c, S_VIA, 0))
-				m->via = ok ? first : slice(v, e);
-		}
+	case H_VIA: {
+		struct afgw_str first;
+		bool ok = parse_via(v, e, &first);
+		if (!ok)
+			m->anomalies |= AFGW_SIP_A_BAD_VIA;
+		if (first_time(c, S_VIA, 0))
+			m->via = ok ? first : slice(v, e);
 		return;
-	case 'y':
-		if (n == 1)
-			hdr_identity(c, v, e);
-		return;
+	}
 	default:
 		return;
 	}
 }
-
-#undef NAME
 
 /* "SIP/2.0" in any case (RFC 3261 §7.1: the version is case-insensitive). */
 static uint32_t version(const char *p, const char *e)
@@ -1164,12 +1357,16 @@ int afgw_sip_parse(const char *buf, size_t len, struct afgw_sip_msg *m, unsigned
 			/* a fold with nothing to fold onto */
 			m->anomalies |= AFGW_SIP_A_BAD_HEADER;
 		} else {
-			const char *ne = run(p, le, C_TOKEN), *colon = ne;
+			size_t n = 0;
+			int id = header_id(p, le, &n);
+			const char *ne = id != H_OTHER ? p + n : run(p, le, C_TOKEN), *colon = ne;
 			while (colon < le && wsp(*colon))
 				colon++;
 			if (ne > p && colon < le && *colon == ':') {
-				const char *v = skip_lws(colon + 1, le);
-				header(&c, p, span(p, ne), v, trim_end(v, le));
+				if (id != H_OTHER) {
+					const char *v = skip_lws(colon + 1, le);
+					header(&c, id, v, trim_end(v, le));
+				}
 			} else if (ne > p && memchr(colon, ':', span(colon, le))) {
 				m->anomalies |= AFGW_SIP_A_JUNK_BEFORE_COLON | AFGW_SIP_A_AMBIGUOUS;
 			} else {
@@ -1197,8 +1394,10 @@ int afgw_sip_parse(const char *buf, size_t len, struct afgw_sip_msg *m, unsigned
 	} else if (m->content_length >= 0) {
 		blen = (size_t)m->content_length;
 		if (blen > avail) {
-			if (stream)
+			if (stream) {
+				m->msg_len = span(buf, p) + blen; /* what it will take */
 				return -EAGAIN;
+			}
 			m->anomalies |= AFGW_SIP_A_BODY_TRUNCATED;
 			blen = avail;
 		} else if (blen < avail && !stream) {

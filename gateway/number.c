@@ -238,9 +238,46 @@ static bool printable_utf8(const char *s, size_t n)
 	return true;
 }
 
-static bool starts(const char *d, const char *prefix)
+/*
+ * [p, p+n) is all ASCII digits.  Eight bytes at a time: with no byte of w
+ * at or above 0x80, w + 0x46 sets a byte's top bit exactly when the byte
+ * is above '9', and (w | 0x80) - 0x30 keeps it exactly when the byte is
+ * '0' or above; neither carries into the next byte.
+ */
+static inline bool digits_only(const char *p, size_t n)
 {
-	return strncmp(d, prefix, strlen(prefix)) == 0;
+	const uint64_t ones = 0x0101010101010101u, highs = ones * 0x80;
+	if (n >= 8) {
+		for (size_t i = 0;; i += 8) {
+			uint64_t w;
+			if (i + 8 > n)
+				i = n - 8;
+			memcpy(&w, p + i, 8);
+			if (((w | (w + ones * 0x46)) & highs) != 0 ||
+			    (((w | highs) - ones * 0x30) & highs) != highs)
+				return false;
+			if (i + 8 == n)
+				return true;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)(p[i] - '0') >= 10)
+			return false;
+	return true;
+}
+
+/* d (NUL-terminated) starts with prefix; by hand, as strncmp() is a call per use. */
+static inline bool starts(const char *d, const char *prefix)
+{
+	for (; *prefix; d++, prefix++)
+		if (*d != *prefix)
+			return false;
+	return true;
+}
+
+static inline bool is_cn(const char *cc)
+{
+	return cc[0] == '8' && cc[1] == '6' && cc[2] == '\0';
 }
 
 static bool all_digits(const char *d, size_t n)
@@ -299,7 +336,7 @@ static int intl(struct afgw_str raw, const char *d, size_t n, const char *cc,
 /* National rules; 1 when they placed the number, 0 when not. */
 static int national(const char *d, size_t n, const char *cc, struct afgw_number *out)
 {
-	if (strcmp(cc, "86") == 0) {
+	if (is_cn(cc)) {
 		if (cn_mobile(d, n))
 			return set(out, AFGW_NUMBER_E164, "+86", d, n) == 0;
 		if (cn_service(d, n))
@@ -323,7 +360,7 @@ static bool cc_prefixed(const char *d, size_t n, const char *cc)
 	size_t cl = strlen(cc);
 	if (!cl || !starts(d, cc))
 		return false;
-	if (strcmp(cc, "86") == 0)
+	if (is_cn(cc))
 		return cn_mobile(d + 2, n - 2) || cn_fixed(d + 2, n - 2);
 	return n >= 10 && n <= E164_MAX;
 }
@@ -356,7 +393,7 @@ static int digits(struct afgw_str raw, const struct clean *c, unsigned ton, cons
 
 /*
  * The forms most signalling carries — a Chinese mobile number bare, or
- * with 86 / +86 in front — answered without the general path.  Gives
+ * with 86 / +86 / 0086 in front — answered without the general path.  Gives
  * exactly what the general path gives for them (test_number checks both).
  */
 static bool fast_cn_mobile(struct afgw_str raw, unsigned ton, struct afgw_number *out)
@@ -373,19 +410,43 @@ static bool fast_cn_mobile(struct afgw_str raw, unsigned ton, struct afgw_number
 		skip = 2;
 	else if (raw.len == 14 && p[0] == '+' && p[1] == '8' && p[2] == '6')
 		skip = 3;
+	else if (raw.len == 15 && p[0] == '0' && p[1] == '0' && p[2] == '8' && p[3] == '6')
+		skip = 4; /* 00 86 + mobile: the general path gives +86 + mobile under every TON */
 	else
 		return false;
 	p += skip;
-	if (p[0] != '1' || p[1] < '3' || p[1] > '9')
+	if (p[0] != '1' || p[1] < '3' || p[1] > '9' || !digits_only(p + 2, 9))
 		return false;
-	for (size_t i = 2; i < 11; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return false;
 	memcpy(out->canon, "+86", 3);
 	memcpy(out->canon + 3, p, 11);
 	out->canon[14] = '\0';
 	out->len = 14;
 	out->kind = AFGW_NUMBER_E164;
+	return true;
+}
+
+/*
+ * What clean() makes of a number written as digits with at most a leading
+ * '+' (most numbers in signalling), without its byte-by-byte pass: false
+ * when raw is anything else.  Only the fields such input can set are set.
+ */
+static bool plain_digits(struct afgw_str raw, struct clean *c)
+{
+	const char *p = raw.p;
+	size_t n = raw.len;
+	if (!p || n == 0 || n > MAX_DIGITS + 1)
+		return false;
+	bool plus = p[0] == '+';
+	size_t nd = n - plus;
+	if (nd == 0 || nd > MAX_DIGITS || !digits_only(p + plus, nd))
+		return false;
+	c->p = p;
+	c->len = n;
+	memcpy(c->d, p + plus, nd);
+	c->d[nd] = '\0';
+	c->nd = nd;
+	c->too_long = c->bad_plus = c->star = c->letters = c->other = c->ctrl = false;
+	c->plus = plus;
 	return true;
 }
 
@@ -410,6 +471,8 @@ int afgw_number_canon(struct afgw_str raw, unsigned ton, unsigned country_code,
 		cc[k++] = (char)('0' + country_code % 10);
 		cc[k] = '\0';
 	}
+	if (plain_digits(raw, &c))
+		return digits(raw, &c, ton, cc, out); /* what the checks below come to for it */
 	clean(raw, ton, &c);
 
 	if (c.ctrl)

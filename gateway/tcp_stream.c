@@ -63,33 +63,51 @@ struct afgw_tcp {
 	struct afgw_tcp_stats st;
 };
 
-static size_t alen(uint8_t family)
+/* Bytes 0-7 and 8-15 of an address as words (an IPv4 address: its 4 bytes, and 0). */
+static inline void addr_words(const struct afgw_ip_addr *a, uint64_t *w0, uint64_t *w1)
 {
-	return family == 6 ? 16 : 4;
+	if (a->family == 6) {
+		memcpy(w0, a->a, 8);
+		memcpy(w1, a->a + 8, 8);
+	} else {
+		uint32_t v;
+		memcpy(&v, a->a, 4);
+		*w0 = v;
+		*w1 = 0;
+	}
+}
+
+/* One endpoint, mixed into 64 bits (multiply-xorshift, per word). */
+static inline uint64_t ep_hash(const struct afgw_ip_addr *a, uint16_t port)
+{
+	uint64_t w0, w1;
+	addr_words(a, &w0, &w1);
+	uint64_t h = (w0 ^ ((uint64_t)port << 48 | a->family)) * 0x9e3779b97f4a7c15u;
+	h = (h ^ (h >> 29) ^ w1) * 0xbf58476d1ce4e5b9u;
+	return h ^ (h >> 32);
 }
 
 static unsigned hash_tuple(const struct afgw_ip_addr *a, uint16_t pa, const struct afgw_ip_addr *b,
 			   uint16_t pb, unsigned nb)
 {
 	/* Symmetric: combine the two endpoints with a commutative operation. */
-	uint32_t ha = 2166136261u, hb = 2166136261u;
-	for (size_t i = 0; i < alen(a->family); i++) {
-		ha = (ha ^ a->a[i]) * 16777619u;
-		hb = (hb ^ b->a[i]) * 16777619u;
-	}
-	ha = (ha ^ pa) * 16777619u;
-	hb = (hb ^ pb) * 16777619u;
-	uint32_t h = ha + hb;
-	h ^= h >> 15;
-	h *= 0x2c1b3c6du;
-	h ^= h >> 12;
-	return h & (nb - 1);
+	uint64_t h = ep_hash(a, pa) + ep_hash(b, pb);
+	h ^= h >> 31;
+	h *= 0x94d049bb133111ebu;
+	h ^= h >> 29;
+	return (unsigned)h & (nb - 1);
 }
 
-static bool ep_eq(const struct afgw_ip_addr *a, uint16_t pa, const struct afgw_ip_addr *b,
-		  uint16_t pb)
+/* Same address and port; by words, as a memcmp() call per flow looked at is most of a lookup. */
+static inline bool ep_eq(const struct afgw_ip_addr *a, uint16_t pa, const struct afgw_ip_addr *b,
+			 uint16_t pb)
 {
-	return pa == pb && a->family == b->family && memcmp(a->a, b->a, alen(a->family)) == 0;
+	if (pa != pb || a->family != b->family)
+		return false;
+	uint64_t a0, a1, b0, b1;
+	addr_words(a, &a0, &a1);
+	addr_words(b, &b0, &b1);
+	return a0 == b0 && a1 == b1;
 }
 
 struct afgw_tcp *afgw_tcp_new(const struct afgw_tcp_limits *lim,
@@ -400,7 +418,7 @@ void afgw_tcp_segment(struct afgw_tcp *t, const struct afgw_pkt *pkt)
 		t->st.flows_opened++;
 		t->st.flows_active++;
 		d = 0;
-	} else {
+	} else if (t->lru_tail != i) { /* already the most recent: nothing moves */
 		lru_unlink(t, i);
 		lru_append(t, i);
 	}

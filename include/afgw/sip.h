@@ -121,7 +121,10 @@ struct afgw_sip_msg {
  * or the body is not complete (the caller keeps the bytes and feeds more),
  * and 0 with m->msg_len set when a whole message is there.  A stream
  * message without Content-Length is framed as having an empty body
- * (RFC 3261 §18.3).
+ * (RFC 3261 §18.3).  On -EAGAIN, m->msg_len is the length the message
+ * will have when its header section is complete and only the body is
+ * missing (feeding fewer bytes than that gives -EAGAIN again, so the
+ * caller need not parse until it has them), and 0 when not yet known.
  * Returns -EBADMSG when buf does not start with anything like a SIP start
  * line (the caller skips / resynchronises); m is then unspecified.
  * CRLFs before the start line are skipped (counted in msg_len).  In

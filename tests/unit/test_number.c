@@ -185,13 +185,14 @@ static void test_misc(void)
 }
 
 /*
- * number.c answers the common Chinese mobile forms on a fast path; the
- * same numbers written with separators take the general path.  For every
- * TON both must agree.
+ * number.c answers the common Chinese mobile forms on a fast path, and
+ * other numbers written as bare digits (with at most a leading '+') on a
+ * second one; the same numbers written with separators take the general
+ * path.  For every TON both must agree.
  */
 static void check_fast_path_agrees(void)
 {
-	static const char *const prefixes[] = { "", "86", "+86" };
+	static const char *const prefixes[] = { "", "86", "+86", "0086", "+", "00", "0" };
 	static const unsigned tons[] = { AFGW_TON_NONE, AFGW_TON_UNKNOWN, AFGW_TON_INTERNATIONAL,
 					 AFGW_TON_NATIONAL, AFGW_TON_NETWORK, AFGW_TON_SUBSCRIBER,
 					 AFGW_TON_ALPHANUMERIC, AFGW_TON_ABBREVIATED };
@@ -203,7 +204,7 @@ static void check_fast_path_agrees(void)
 		x ^= x << 5;
 		/* 1[0-9] then 9 digits: mobile (13-19) and not (10-12) */
 		snprintf(nsn, sizeof(nsn), "1%u%09u", x % 10, (x / 10) % 1000000000u);
-		for (size_t p = 0; p < 3; p++) {
+		for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
 			snprintf(plain, sizeof(plain), "%s%s", prefixes[p], nsn);
 			snprintf(spaced, sizeof(spaced), "%s%s%.3s %.4s %.4s", prefixes[p],
 				 p ? " " : "", nsn, nsn + 3, nsn + 7);

@@ -754,9 +754,23 @@ static void test_stream_framing(void)
 		CHECK(m.valid);
 		CHECK_INT(m.msg_len, lens[k]);
 	}
-	/* a body that is not all there yet */
+	/* a body that is not all there yet: msg_len says how long the message will be */
 	static const char part[] = REQ_LINE REQ_REST "Content-Length: 100000\r\n\r\nxyz";
 	CHECK_INT(parse(part, &m, AFGW_SIP_STREAM), -EAGAIN);
+	CHECK_INT(m.msg_len, sizeof(part) - 1 - 3 + 100000);
+	/* ... counting CRLFs before the start line; and every prefix longer than
+	 * the header section asks for the same length */
+	static const char part2[] = "\r\n" REQ_LINE REQ_REST "Content-Length: 10\r\n\r\n0123456789";
+	size_t full = sizeof(part2) - 1;
+	for (size_t i = full - 10; i < full; i++) {
+		CHECK_INT(parse_n(part2, i, &m, AFGW_SIP_STREAM), -EAGAIN);
+		CHECK_INT(m.msg_len, full);
+	}
+	CHECK_INT(parse_n(part2, full, &m, AFGW_SIP_STREAM), 0);
+	CHECK_INT(m.msg_len, full);
+	/* while the header section is incomplete the length is not known yet */
+	CHECK_INT(parse_n(part2, full - 14, &m, AFGW_SIP_STREAM), -EAGAIN);
+	CHECK_INT(m.msg_len, 0);
 	/* in datagram mode the same bytes are a truncated body */
 	CHECK_INT(parse(part, &m, 0), 0);
 	CHECK(has(&m, AFGW_SIP_A_BODY_TRUNCATED));
