@@ -107,6 +107,7 @@ struct afgw_notify {
 	size_t ring_mask;
 	_Alignas(64) atomic_size_t head;   /* producer writes */
 	_Alignas(64) atomic_size_t tail;   /* consumer writes */
+	atomic_bool sleeping;              /* the notifier waits on cv */
 	size_t submitted;                  /* producer's count of items */
 
 	/* thread */
@@ -172,14 +173,17 @@ static struct item *slot_reserve(struct afgw_notify *n)
 	return &n->ring[h & n->ring_mask];
 }
 
+/* Publish the item; wake the notifier only if it is asleep (no lock otherwise). */
 static void slot_commit(struct afgw_notify *n)
 {
 	size_t h = atomic_load_explicit(&n->head, memory_order_relaxed);
-	atomic_store_explicit(&n->head, h + 1, memory_order_release);
+	atomic_store(&n->head, h + 1);
 	n->submitted++;
-	pthread_mutex_lock(&n->mu);
-	pthread_cond_signal(&n->cv);
-	pthread_mutex_unlock(&n->mu);
+	if (atomic_load(&n->sleeping)) {
+		pthread_mutex_lock(&n->mu);
+		pthread_cond_signal(&n->cv);
+		pthread_mutex_unlock(&n->mu);
+	}
 }
 
 bool afgw_notify_submit_warning(struct afgw_notify *n, const struct afgw_warning *w,
@@ -751,6 +755,9 @@ static void *notify_main(void *arg)
 			pthread_mutex_unlock(&n->mu);
 			break;
 		}
+		/* sleeping is set before the last look at the ring: a producer
+		 * that misses it has already published its item (seq_cst) */
+		atomic_store(&n->sleeping, true);
 		if (atomic_load(&n->head) == atomic_load(&n->tail)) {
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
@@ -761,6 +768,7 @@ static void *notify_main(void *arg)
 			}
 			pthread_cond_timedwait(&n->cv, &n->mu, &until);
 		}
+		atomic_store(&n->sleeping, false);
 		pthread_mutex_unlock(&n->mu);
 	}
 	return NULL;
