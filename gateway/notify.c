@@ -565,7 +565,8 @@ static bool drain_waiting(struct afgw_notify *n)
 	}
 	while (n->spool && afgw_spool_pending(n->spool)) {
 		afgw_spool_rewind(n->spool);
-		for (unsigned i = 0; i < BATCH; i++) {
+		unsigned got = 0;
+		for (unsigned i = 0; i < BATCH; i++, got++) {
 			const void *rec;
 			size_t len;
 			if (afgw_spool_next(n->spool, &rec, &len) != 0)
@@ -581,6 +582,10 @@ static bool drain_waiting(struct afgw_notify *n)
 			}
 			if (out_push(n, s.account, s.id, b64, bl, true) != 0)
 				return false;
+		}
+		if (!got) {  /* pending, yet unreadable (an I/O error): try again later */
+			count(n, AFGW_NOTIFY_C_ERRORS, 1);
+			return false;
 		}
 		long ok = send_out(n);
 		delivered(n, ok > 0 ? (size_t)ok : 0);
