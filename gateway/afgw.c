@@ -67,11 +67,12 @@ static const char usage_replay[] =
 	"usage: afgw replay [OPTIONS] FILE...\n"
 	"\n"
 	"The full screening pipeline on pcap / pcapng captures: decode, normalize, match\n"
-	"the rule set, look numbers up in the reputation replica, behaviour detectors,\n"
-	"score, and warnings to registered subscribers.  One Event JSON object per line on stdout for every SIP message and SMS,\n"
-	"with its \"verdict\" (action allow / warn / block, score, reasons, ruleset); a\n"
-	"summary on stderr (messages, verdicts by action and category, unscanned by\n"
-	"reason); a progress line while stderr is a terminal.\n"
+	"the rule set, look numbers up in the reputation replica, behaviour detectors\n"
+	"(shared with the fleet through Redis), score, and warnings to registered\n"
+	"subscribers.  One Event JSON object per line on stdout for every SIP message and\n"
+	"SMS, with its \"verdict\" (action allow / warn / block, score, reasons, ruleset);\n"
+	"a summary on stderr (messages, verdicts by action and category, unscanned by\n"
+	"reason, warnings); a progress line while stderr is a terminal.\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE  gateway config (deploy/afgw.yaml); default: built-in defaults\n"
@@ -591,7 +592,7 @@ static int cmd_replay(int argc, char **argv)
 				 redis_wait);
 	}
 	if (cfg.notify.gateway_key) {
-		char kerr[AFGW_KEY_ERR];
+		char kerr[AFGW_KEY_ERR] = "cannot initialise libsodium";
 		if (afgw_keys_init() != 0 ||
 		    afgw_sign_key_load(cfg.notify.gateway_key, &gk, kerr, sizeof(kerr)) != 0) {
 			fprintf(stderr, "afgw replay: %s\n", kerr);
@@ -619,7 +620,8 @@ static int cmd_replay(int argc, char **argv)
 	}
 
 	if (cfg.redis.url && cfg.behaviour.fleet_sync_ms) {
-		/* A replay waits for each round of fleet counts: same input, same verdicts. */
+		/* A replay takes each round of fleet counts in at the next round: same input
+		 * and fleet state, same verdicts, whatever Redis's speed. */
 		struct afgw_fleet_opts fo = { .cfg = &cfg, .wait = true };
 		rc = afgw_fleet_open(&fo, &fleet);
 		if (rc != 0) {
