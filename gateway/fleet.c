@@ -90,14 +90,11 @@ struct afgw_fleet {
 	size_t n_sent;
 	struct answer *answers;
 	size_t n_answers;
-	bool round_failed;
 
 	/* fleet thread */
 	pthread_t thread;
 	bool has_thread;
-	redisContext *ctx;
-	bool down;                     /* in an outage (logged once) */
-	struct timespec retry_at;
+	struct afgw_redis_link link;   /* rc's strings are those of f->rc */
 	long *cmd_key;                 /* per pipelined command: its key's answer, -1 none */
 
 	atomic_uint_fast64_t c[AFGW_FLEET_C_COUNT];
@@ -124,34 +121,12 @@ static bool same_key(const struct note *x, const struct note *y)
 	return x->kind == y->kind && x->key == y->key && x->window == y->window;
 }
 
-static bool past(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
 static void drop_connection(struct afgw_fleet *f, const char *why)
 {
-	char reason[256];  /* why may be the context's own errstr, freed next */
-	snprintf(reason, sizeof(reason), "%s", why);
-	why = reason;
-	if (f->ctx) {
-		redisFree(f->ctx);
-		f->ctx = NULL;
-	}
-	if (!f->down) {
+	if (afgw_redis_link_drop(&f->link, why)) {
 		afgw_log(AFGW_LOG_WARN, "fleet counters: Redis at %s unavailable (%s); "
-			 "going on with this gateway's own counts", f->rc.url, why);
+			 "going on with this gateway's own counts", f->rc.url, f->link.why);
 		atomic_fetch_add(&f->c[AFGW_FLEET_C_OUTAGES], 1);
-		f->down = true;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &f->retry_at);
-	f->retry_at.tv_sec += f->rc.retry_ms / 1000;
-	f->retry_at.tv_nsec += (long)(f->rc.retry_ms % 1000) * 1000000;
-	if (f->retry_at.tv_nsec >= 1000000000) {
-		f->retry_at.tv_sec++;
-		f->retry_at.tv_nsec -= 1000000000;
 	}
 }
 
@@ -164,19 +139,14 @@ static void drop_connection(struct afgw_fleet *f, const char *why)
 static long round_redis(struct afgw_fleet *f, const struct note *nt, size_t n,
 			struct answer *ans)
 {
-	if (!f->ctx) {
-		if (f->down && !past(&f->retry_at))
-			return -1;
-		char err[256];
-		f->ctx = afgw_redis_ctx_open(&f->rc, 0, err, sizeof(err));
-		if (!f->ctx) {
-			drop_connection(f, err);
-			return -1;
-		}
-		if (f->down)
-			afgw_log(AFGW_LOG_INFO, "fleet counters: Redis at %s is back", f->rc.url);
-		f->down = false;
-	}
+	int up = afgw_redis_link_up(&f->link);
+	if (up < 0)
+		drop_connection(f, f->link.why);
+	if (up <= 0)
+		return -1;
+	if (up == 2)
+		afgw_log(AFGW_LOG_INFO, "fleet counters: Redis at %s is back", f->rc.url);
+	redisContext *ctx = f->link.ctx;
 
 	char keybuf[64], ttlbuf[24];
 	char mem[CHUNK][17];
@@ -206,7 +176,7 @@ static long round_redis(struct afgw_fleet *f, const struct note *nt, size_t n,
 			}
 			if (!m)
 				continue;
-			if (redisAppendCommandArgv(f->ctx, (int)(2 + m), argv, argl) != REDIS_OK)
+			if (redisAppendCommandArgv(ctx, (int)(2 + m), argv, argl) != REDIS_OK)
 				goto fail;
 			f->cmd_key[n_cmds++] = -1;
 		}
@@ -216,8 +186,8 @@ static long round_redis(struct afgw_fleet *f, const struct note *nt, size_t n,
 		size_t el[3] = { 6, (size_t)kl, (size_t)tl };
 		const char *cv[2] = { "PFCOUNT", keybuf };
 		size_t cl[2] = { 7, (size_t)kl };
-		if (redisAppendCommandArgv(f->ctx, 3, ev, el) != REDIS_OK ||
-		    redisAppendCommandArgv(f->ctx, 2, cv, cl) != REDIS_OK)
+		if (redisAppendCommandArgv(ctx, 3, ev, el) != REDIS_OK ||
+		    redisAppendCommandArgv(ctx, 2, cv, cl) != REDIS_OK)
 			goto fail;
 		f->cmd_key[n_cmds++] = -1;
 		f->cmd_key[n_cmds++] = (long)n_keys;
@@ -233,7 +203,7 @@ static long round_redis(struct afgw_fleet *f, const struct note *nt, size_t n,
 	size_t n_ans = 0;
 	for (size_t c = 0; c < n_cmds; c++) {
 		redisReply *rep = NULL;
-		if (redisGetReply(f->ctx, (void **)&rep) != REDIS_OK || !rep)
+		if (redisGetReply(ctx, (void **)&rep) != REDIS_OK || !rep)
 			goto fail;
 		if (rep->type != REDIS_REPLY_INTEGER)
 			key_bad = true;
@@ -252,7 +222,7 @@ static long round_redis(struct afgw_fleet *f, const struct note *nt, size_t n,
 	atomic_fetch_add(&f->c[AFGW_FLEET_C_KEYS], n_keys);
 	return (long)n_ans;
 fail:
-	drop_connection(f, f->ctx && f->ctx->err ? f->ctx->errstr : "out of memory");
+	drop_connection(f, ctx->err ? ctx->errstr : "out of memory");
 	return -1;
 }
 
@@ -288,9 +258,9 @@ static void *fleet_main(void *arg)
 		pthread_cond_broadcast(&f->cv);
 	}
 	pthread_mutex_unlock(&f->mu);
-	if (f->ctx)
-		redisFree(f->ctx);
-	f->ctx = NULL;
+	if (f->link.ctx)
+		redisFree(f->link.ctx);
+	f->link.ctx = NULL;
 	return NULL;
 }
 
@@ -475,6 +445,7 @@ int afgw_fleet_open(const struct afgw_fleet_opts *o, struct afgw_fleet **out)
 	f->rc = cfg->redis;
 	f->rc.url = strdup(cfg->redis.url);
 	f->rc.password = cfg->redis.password ? strdup(cfg->redis.password) : NULL;
+	f->link.rc = f->rc;
 	f->win_us[AFGW_FLEET_MASS_CALLING] = b->mass_call_window_s * US;
 	f->win_us[AFGW_FLEET_WANGIRI] = b->wangiri_window_s * US;
 	f->win_us[AFGW_FLEET_SMS_FANOUT] = b->fanout_window_s * US;

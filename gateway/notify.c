@@ -121,9 +121,7 @@ struct afgw_notify {
 	uint64_t fail_gen;                 /* failed connection attempts so far */
 
 	/* notifier thread only */
-	redisContext *ctx;
-	bool down;
-	struct timespec retry_at;
+	struct afgw_redis_link link;       /* rc's strings are the config's */
 	struct afgw_spool *spool;
 	struct ttable dedupe, cap;
 	struct sealed *out;                /* this round's sealed warnings */
@@ -413,57 +411,29 @@ static void park(struct afgw_notify *n, size_t from)
 
 /* ---- Redis ---------------------------------------------------------------- */
 
-static bool past(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
 static void drop_connection(struct afgw_notify *n, const char *why)
 {
-	char reason[256];  /* why may be the context's own errstr, freed next */
-	snprintf(reason, sizeof(reason), "%s", why);
-	why = reason;
-	if (n->ctx) {
-		redisFree(n->ctx);
-		n->ctx = NULL;
-	}
-	if (!n->down) {
+	if (afgw_redis_link_drop(&n->link, why)) {
 		afgw_log(AFGW_LOG_WARN, "notifier: Redis at %s unavailable (%s); warnings wait in "
-			 "the %s", n->rc.url, why, n->spool ? "spool" : "memory");
+			 "the %s", n->rc.url, n->link.why, n->spool ? "spool" : "memory");
 		count(n, AFGW_NOTIFY_C_REDIS_OUTAGES, 1);
-		n->down = true;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &n->retry_at);
-	n->retry_at.tv_sec += n->rc.retry_ms / 1000;
-	n->retry_at.tv_nsec += (long)(n->rc.retry_ms % 1000) * 1000000;
-	if (n->retry_at.tv_nsec >= 1000000000) {
-		n->retry_at.tv_sec++;
-		n->retry_at.tv_nsec -= 1000000000;
 	}
 }
 
+/* Connected (now, or again)?  A failed attempt also wakes afgw_notify_flush. */
 static bool connected(struct afgw_notify *n)
 {
-	if (n->ctx)
-		return true;
-	if (!n->rc.url || (n->down && !past(&n->retry_at)))
-		return false;
-	char err[256];
-	n->ctx = afgw_redis_ctx_open(&n->rc, 0, err, sizeof(err));
-	if (!n->ctx) {
-		drop_connection(n, err);
+	int up = afgw_redis_link_up(&n->link);
+	if (up < 0) {
+		drop_connection(n, n->link.why);
 		pthread_mutex_lock(&n->mu);
 		n->fail_gen++;
 		pthread_cond_broadcast(&n->cv);
 		pthread_mutex_unlock(&n->mu);
-		return false;
 	}
-	if (n->down)
+	if (up == 2)
 		afgw_log(AFGW_LOG_INFO, "notifier: Redis at %s is back", n->rc.url);
-	n->down = false;
-	return true;
+	return up > 0;
 }
 
 static int append_xadd(struct afgw_notify *n, const struct sealed *s)
@@ -474,7 +444,7 @@ static int append_xadd(struct afgw_notify *n, const struct sealed *s)
 			       "a", s->account, "id", s->id, "w", s->b64 };
 	size_t argl[] = { 4, sizeof(STREAM_KEY) - 1, 6, 1, (size_t)ml, 1,
 			  1, strlen(s->account), 2, strlen(s->id), 1, s->b64_len };
-	return redisAppendCommandArgv(n->ctx, 12, argv, argl) == REDIS_OK ? 0 : -EIO;
+	return redisAppendCommandArgv(n->link.ctx, 12, argv, argl) == REDIS_OK ? 0 : -EIO;
 }
 
 /*
@@ -490,7 +460,7 @@ static long send_out(struct afgw_notify *n)
 	for (size_t i = 0; i < n->n_out; i++)
 		if (n->out[i].b64_len && append_xadd(n, &n->out[i]) != 0)
 			goto fail;
-	if (redisAppendCommand(n->ctx, "EXPIRE %s %d", STREAM_KEY, STREAM_TTL_S) != REDIS_OK)
+	if (redisAppendCommand(n->link.ctx, "EXPIRE %s %d", STREAM_KEY, STREAM_TTL_S) != REDIS_OK)
 		goto fail;
 	size_t ok = 0;
 	bool broken = false;
@@ -500,8 +470,8 @@ static long send_out(struct afgw_notify *n)
 			continue;
 		}
 		redisReply *rep = NULL;
-		if (redisGetReply(n->ctx, (void **)&rep) != REDIS_OK || !rep) {
-			drop_connection(n, n->ctx && n->ctx->err ? n->ctx->errstr : "no reply");
+		if (redisGetReply(n->link.ctx, (void **)&rep) != REDIS_OK || !rep) {
+			drop_connection(n, n->link.ctx && n->link.ctx->err ? n->link.ctx->errstr : "no reply");
 			return (long)ok;
 		}
 		if (i < n->n_out) {
@@ -605,18 +575,18 @@ static void send_contacts(struct afgw_notify *n, struct item **cs, size_t k)
 	for (size_t i = 0; i < k; i++) {
 		char key[8 + NUM_MAX + 1];
 		snprintf(key, sizeof(key), "afgw:cl:%s", cs[i]->u.contact.number);
-		redisAppendCommand(n->ctx, "ZADD %s %lld %s", key, (long long)cs[i]->u.contact.ts,
+		redisAppendCommand(n->link.ctx, "ZADD %s %lld %s", key, (long long)cs[i]->u.contact.ts,
 				   cs[i]->u.contact.msisdn);
-		redisAppendCommand(n->ctx, "EXPIRE %s %u", key, nc->lookback_days * 86400u);
-		redisAppendCommand(n->ctx, "ZREMRANGEBYRANK %s 0 %d", key,
+		redisAppendCommand(n->link.ctx, "EXPIRE %s %u", key, nc->lookback_days * 86400u);
+		redisAppendCommand(n->link.ctx, "ZREMRANGEBYRANK %s 0 %d", key,
 				   -(int)nc->contact_log_max - 1);
 		cmds += 3;
 	}
 	size_t ok = 0;
 	for (size_t i = 0; i < cmds; i++) {
 		redisReply *rep = NULL;
-		if (redisGetReply(n->ctx, (void **)&rep) != REDIS_OK || !rep) {
-			drop_connection(n, n->ctx && n->ctx->err ? n->ctx->errstr : "no reply");
+		if (redisGetReply(n->link.ctx, (void **)&rep) != REDIS_OK || !rep) {
+			drop_connection(n, n->link.ctx && n->link.ctx->err ? n->link.ctx->errstr : "no reply");
 			count(n, AFGW_NOTIFY_C_ERRORS, 1);
 			return;
 		}
@@ -634,10 +604,10 @@ static void send_contacts(struct afgw_notify *n, struct item **cs, size_t k)
 static void lookback(struct afgw_notify *n, const struct item *it)
 {
 	const struct afgw_config_notify *nc = &n->cfg->notify;
-	redisReply *rep = redisCommand(n->ctx, "SET afgw:lb:%s:%lld 1 NX EX %d", it->u.lb.number,
+	redisReply *rep = redisCommand(n->link.ctx, "SET afgw:lb:%s:%lld 1 NX EX %d", it->u.lb.number,
 				       (long long)it->u.lb.since, CLAIM_TTL_S);
 	if (!rep) {
-		drop_connection(n, n->ctx->errstr);
+		drop_connection(n, n->link.ctx->errstr);
 		return;
 	}
 	bool mine = rep->type == REDIS_REPLY_STATUS;  /* OK; NIL: another gateway has it */
@@ -646,15 +616,15 @@ static void lookback(struct afgw_notify *n, const struct item *it)
 		return;
 	count(n, AFGW_NOTIFY_C_LOOKBACKS, 1);
 	int64_t from = it->u.lb.since - (int64_t)nc->lookback_days * 86400;
-	rep = redisCommand(n->ctx, "ZRANGEBYSCORE afgw:cl:%s %lld +inf WITHSCORES",
+	rep = redisCommand(n->link.ctx, "ZRANGEBYSCORE afgw:cl:%s %lld +inf WITHSCORES",
 			   it->u.lb.number, (long long)from);
 	if (!afgw_redis_reply_is(rep, REDIS_REPLY_ARRAY)) {
 		if (!rep)
-			drop_connection(n, n->ctx->errstr);
+			drop_connection(n, n->link.ctx->errstr);
 		freeReplyObject(rep);
 		return;
 	}
-	struct afgw_redis conn = { n->ctx };
+	struct afgw_redis conn = { n->link.ctx };
 	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
 		const redisReply *m = rep->element[i], *sc = rep->element[i + 1];
 		if (m->type != REDIS_REPLY_STRING || sc->type != REDIS_REPLY_STRING)
@@ -713,11 +683,11 @@ static void round_once(struct afgw_notify *n, size_t t, size_t h)
 		else if (it->kind == K_LOOKBACK && n->cfg->notify.lookback_days)
 			lbs[nl++] = it;
 	}
-	if (up && nc && n->ctx)
+	if (up && nc && n->link.ctx)
 		send_contacts(n, contacts, nc);
-	for (size_t i = 0; up && i < nl && n->ctx; i++)
+	for (size_t i = 0; up && i < nl && n->link.ctx; i++)
 		lookback(n, lbs[i]);
-	if (up && n->ctx) {
+	if (up && n->link.ctx) {
 		long ok = send_out(n);
 		if (ok < 0)
 			count(n, AFGW_NOTIFY_C_ERRORS, 1);
@@ -765,12 +735,7 @@ static void *notify_main(void *arg)
 		atomic_store(&n->sleeping, true);
 		if (atomic_load(&n->head) == atomic_load(&n->tail)) {
 			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 100 * 1000000;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
+			afgw_deadline(&until, CLOCK_REALTIME, 100);
 			pthread_cond_timedwait(&n->cv, &n->mu, &until);
 		}
 		atomic_store(&n->sleeping, false);
@@ -790,6 +755,7 @@ int afgw_notify_open(const struct afgw_config *cfg, const struct afgw_sign_key *
 	n->cfg = cfg;
 	n->gk = gk;
 	n->rc = cfg->redis;
+	n->link.rc = cfg->redis;
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cv, NULL);
 	afgw_jbuf_init(&n->jb);
@@ -832,13 +798,7 @@ fail:
 int afgw_notify_flush(struct afgw_notify *n, unsigned timeout_ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	afgw_deadline(&until, CLOCK_REALTIME, timeout_ms);
 	/*
 	 * Done when every item is handled and nothing waits, or when what
 	 * waits has seen a connection attempt fail since the flush began
@@ -871,8 +831,8 @@ void afgw_notify_close(struct afgw_notify *n)
 		free(n->backlog[i].b64);
 	for (size_t i = 0; i < n->n_out; i++)
 		free(n->out[i].b64);
-	if (n->ctx)
-		redisFree(n->ctx);
+	if (n->link.ctx)
+		redisFree(n->link.ctx);
 	afgw_spool_close(n->spool);
 	afgw_jbuf_fini(&n->jb);
 	pthread_mutex_destroy(&n->mu);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "afgw/common.h"
 #include "redis_conn.h"
 
 static struct timeval tv_ms(unsigned ms)
@@ -104,6 +105,42 @@ fail:
 	if (ctx)
 		redisFree(ctx);
 	return NULL;
+}
+
+int afgw_redis_link_up(struct afgw_redis_link *l)
+{
+	if (l->ctx)
+		return 1;
+	if (!l->rc.url)
+		return 0;
+	if (l->down) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < l->retry_at.tv_sec ||
+		    (now.tv_sec == l->retry_at.tv_sec && now.tv_nsec < l->retry_at.tv_nsec))
+			return 0;
+	}
+	l->ctx = afgw_redis_ctx_open(&l->rc, 0, l->why, sizeof(l->why));
+	if (!l->ctx)
+		return -1;
+	if (!l->down)
+		return 1;
+	l->down = false;
+	return 2;
+}
+
+bool afgw_redis_link_drop(struct afgw_redis_link *l, const char *why)
+{
+	if (why != l->why)
+		snprintf(l->why, sizeof(l->why), "%s", why);
+	if (l->ctx) {
+		redisFree(l->ctx);
+		l->ctx = NULL;
+	}
+	afgw_deadline(&l->retry_at, CLOCK_MONOTONIC, l->rc.retry_ms);
+	bool starts = !l->down;
+	l->down = true;
+	return starts;
 }
 
 void afgw_redis_thread_init(void)

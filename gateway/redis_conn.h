@@ -32,6 +32,33 @@ redisContext *afgw_redis_ctx_open(const struct afgw_config_redis *rc, unsigned e
 				  char *err, size_t errlen);
 
 /*
+ * The connection a background thread keeps (fleet counters, notifier):
+ * reconnect no more often than every retry_ms, and report an outage once.
+ * rc's strings are borrowed.  One thread only.
+ */
+struct afgw_redis_link {
+	struct afgw_config_redis rc;
+	redisContext *ctx;             /* NULL: not connected */
+	bool down;                     /* in an outage */
+	struct timespec retry_at;      /* CLOCK_MONOTONIC: no attempt before */
+	char why[256];                 /* the last failure, for the log line */
+};
+
+/*
+ * Make sure l is connected: 1 it is, 2 it is again after an outage (log
+ * that), 0 not connected and not yet time to retry (or no URL), -1 an
+ * attempt failed (l->why; call afgw_redis_link_drop).
+ */
+int afgw_redis_link_up(struct afgw_redis_link *l);
+
+/*
+ * Forget the connection (why is copied first: it may be the context's own
+ * errstr) and schedule the next attempt.  Returns true when this starts an
+ * outage: the caller logs l->why and counts it once.
+ */
+bool afgw_redis_link_drop(struct afgw_redis_link *l, const char *why);
+
+/*
  * For a thread that talks to Redis: block SIGPIPE in it, so that writing to
  * a server that went away fails with EPIPE (an outage, counted) instead of
  * killing the process.

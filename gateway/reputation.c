@@ -810,13 +810,7 @@ static bool should_stop(struct afgw_rep *r)
 static void nap(struct afgw_rep *r, unsigned ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	afgw_deadline(&until, CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&r->mu);
 	if (!r->stop)
 		pthread_cond_timedwait(&r->cv, &r->mu, &until);
@@ -1060,13 +1054,7 @@ void afgw_rep_poll(struct afgw_rep *r)
 int afgw_rep_wait_loaded(struct afgw_rep *r, unsigned timeout_ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	afgw_deadline(&until, CLOCK_REALTIME, timeout_ms);
 	int rc = 0;
 	pthread_mutex_lock(&r->mu);
 	while (!r->loaded && !r->new_table && !r->unreachable && rc == 0)

@@ -731,22 +731,11 @@ static bool should_stop(struct afgw_sub *s)
 	return stop;
 }
 
-static void deadline(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 /* Sleep up to ms; close wakes it. */
 static void nap(struct afgw_sub *s, unsigned ms)
 {
 	struct timespec until;
-	deadline(&until, ms);
+	afgw_deadline(&until, CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&s->mu);
 	if (!s->stop)
 		pthread_cond_timedwait(&s->cv, &s->mu, &until);
@@ -929,7 +918,7 @@ void afgw_sub_poll(struct afgw_sub *s)
 int afgw_sub_wait_loaded(struct afgw_sub *s, unsigned timeout_ms)
 {
 	struct timespec until;
-	deadline(&until, timeout_ms);
+	afgw_deadline(&until, CLOCK_REALTIME, timeout_ms);
 	int rc = 0;
 	pthread_mutex_lock(&s->mu);
 	while (!s->loaded && !s->unreachable && rc == 0)

@@ -98,12 +98,7 @@ static void waiter_wait(struct waiter *w, bool (*ready)(void *), void *arg)
 	atomic_store(&w->waiting, 1);
 	while (!ready(arg)) {
 		struct timespec t;
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_nsec += 2000000;
-		if (t.tv_nsec >= 1000000000) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000;
-		}
+		afgw_deadline(&t, CLOCK_REALTIME, 2);
 		pthread_cond_timedwait(&w->cv, &w->mu, &t);
 	}
 	atomic_store(&w->waiting, 0);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define AFGW_VERSION "0.1.0"
 
@@ -21,6 +22,21 @@ struct afgw_str {
 	const char *p;
 	size_t len;
 };
+
+/*
+ * *t = now on clock plus ms: a deadline for pthread_cond_timedwait
+ * (CLOCK_REALTIME) or a retry time (CLOCK_MONOTONIC).
+ */
+static inline void afgw_deadline(struct timespec *t, clockid_t clock, unsigned ms)
+{
+	clock_gettime(clock, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
 
 #define AFGW_STR_LIT(s) ((struct afgw_str){ (s), sizeof(s) - 1 })
 
