@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "afgw/fleet.h"
 #include "afgw/log.h"
 #include "afgw/reputation.h"
 #include "afgw/spool.h"
@@ -140,14 +141,10 @@ static void count(struct afgw_notify *n, enum afgw_notify_counter c, uint64_t v)
 	atomic_fetch_add_explicit(&n->c[c], v, memory_order_relaxed);
 }
 
+/* The fleet's FNV-1a over s and its NUL, so that fields chained this way stay apart. */
 static uint64_t hash_str(uint64_t h, const char *s)
 {
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	h ^= 0xff;
-	return h * 1099511628211ull;
+	return afgw_fleet_hash(h, s, strlen(s) + 1);
 }
 
 static void copy_str(char *dst, size_t cap, const char *p, size_t len)
@@ -278,7 +275,7 @@ static bool admit(struct afgw_notify *n, const struct afgw_warning *w)
 	const struct afgw_config_notify *nc = &n->cfg->notify;
 	int64_t ts = w->ts;
 	if (nc->dedupe_window_s) {
-		uint64_t k = hash_str(hash_str(hash_str(14695981039346656037ull, w->other),
+		uint64_t k = hash_str(hash_str(hash_str(AFGW_FLEET_HASH_INIT, w->other),
 					       w->category),
 				      w->account) ^ (uint64_t)(w->channel == AFGW_WARNING_LOOKBACK);
 		struct tslot *d = ttable_get(&n->dedupe, k);

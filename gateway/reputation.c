@@ -34,6 +34,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "afgw/fleet.h"
 #include "afgw/log.h"
 #include "redis_conn.h"
 
@@ -338,12 +339,7 @@ static uint64_t key_of(struct afgw_str canon)
 			return (uint64_t)plus << 62 | (uint64_t)n << 58 | v;
 	}
 	/* FNV-1a 64 with the top bit set: never 0, never equal to an exact key */
-	uint64_t h = 14695981039346656037ull;
-	for (size_t i = 0; i < canon.len; i++) {
-		h ^= (unsigned char)canon.p[i];
-		h *= 1099511628211ull;
-	}
-	return h | 1ull << 63;
+	return afgw_fleet_hash(AFGW_FLEET_HASH_INIT, canon.p, canon.len) | 1ull << 63;
 }
 
 static size_t slot_hash(uint64_t key)
