@@ -41,10 +41,16 @@
  * after afgw_ruleset_new() returns.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hs/hs.h>
 
@@ -537,13 +543,18 @@ static void free_compiled(struct afgw_ruleset *rs)
 	rs->cx = NULL;
 }
 
-int afgw_ruleset_new(struct afgw_rules *rules, uint64_t serial, struct afgw_rules_diag *d,
-		     struct afgw_ruleset **out)
+/*
+ * The first half of a build: rs with every rule's expression (literals
+ * normalized), borrowing *rules.  Returns 0, -EINVAL (errors in d) or
+ * -ENOMEM; on failure *out is NULL and rules untouched.
+ */
+static int prepare(struct afgw_rules *rules, uint64_t serial, struct afgw_rules_diag *d,
+		   struct afgw_ruleset **out)
 {
-	double t0 = now_ms();
 	struct afgw_norm_buf nb;
 	afgw_norm_buf_init(&nb);
 	int rc = -ENOMEM;
+	*out = NULL;
 	struct afgw_ruleset *rs = calloc(1, sizeof(*rs));
 	if (!rs)
 		goto fail;
@@ -559,34 +570,384 @@ int afgw_ruleset_new(struct afgw_rules *rules, uint64_t serial, struct afgw_rule
 			goto fail;
 		bad |= r == 2;
 	}
-	rc = check_regexes(rs, d);
-	if (bad)
-		rc = -EINVAL;
-	if (rc < 0)
-		goto fail;
-	for (int k = 0; k < AFGW_RULE_KINDS; k++) {
-		rc = compile_kind(rs, (enum afgw_rule_kind)k, d);
-		if (rc < 0)
-			goto fail;
-	}
-	for (int k = 0; k < AFGW_RULE_KINDS; k++) {
-		if (rs->db[k] && hs_alloc_scratch(rs->db[k], &rs->proto) != HS_SUCCESS) {
-			rc = -ENOMEM;
-			goto fail;
-		}
-	}
 	afgw_norm_buf_fini(&nb);
-	memset(rules, 0, sizeof(*rules)); /* the ruleset owns the contents now */
-	rs->compile_ms = now_ms() - t0;
 	*out = rs;
-	return 0;
+	return bad ? -EINVAL : 0;
 fail:
 	afgw_norm_buf_fini(&nb);
 	if (rs) {
 		free_compiled(rs);
-		free(rs); /* rs->rules still belongs to the caller */
+		free(rs);
 	}
 	return rc;
+}
+
+/* The second half: Hyperscan's databases from the expressions. */
+static int compile_all(struct afgw_ruleset *rs, struct afgw_rules_diag *d)
+{
+	int rc = check_regexes(rs, d);
+	for (int k = 0; k < AFGW_RULE_KINDS && rc == 0; k++)
+		rc = compile_kind(rs, (enum afgw_rule_kind)k, d);
+	return rc;
+}
+
+/* Scratch prototype for every database; the ruleset then owns *rules. */
+static int finish(struct afgw_ruleset *rs, struct afgw_rules *rules, double t0)
+{
+	for (int k = 0; k < AFGW_RULE_KINDS; k++)
+		if (rs->db[k] && hs_alloc_scratch(rs->db[k], &rs->proto) != HS_SUCCESS)
+			return -ENOMEM;
+	memset(rules, 0, sizeof(*rules)); /* the ruleset owns the contents now */
+	rs->compile_ms = now_ms() - t0;
+	return 0;
+}
+
+/* Undo prepare() after a failure: rules go back to the caller untouched. */
+static void discard(struct afgw_ruleset *rs)
+{
+	if (rs) {
+		free_compiled(rs);
+		free(rs); /* rs->rules still belongs to the caller */
+	}
+}
+
+int afgw_ruleset_new(struct afgw_rules *rules, uint64_t serial, struct afgw_rules_diag *d,
+		     struct afgw_ruleset **out)
+{
+	double t0 = now_ms();
+	struct afgw_ruleset *rs;
+	int rc = prepare(rules, serial, d, &rs);
+	if (rc == -EINVAL)
+		check_regexes(rs, d); /* report bad regexes too, all at once */
+	if (rc == 0)
+		rc = compile_all(rs, d);
+	if (rc == 0)
+		rc = finish(rs, rules, t0);
+	if (rc < 0) {
+		discard(rs);
+		return rc;
+	}
+	*out = rs;
+	return 0;
+}
+
+/* ---- compiling in a child process -------------------------------------- */
+
+/*
+ * Hyperscan's compiler is the one part of a reload whose time and memory
+ * depend on what the rules say: a pathological regex can take minutes or
+ * gigabytes.  afgw_ruleset_new_isolated() therefore runs check_regexes()
+ * and compile_all() in a forked child under RLIMIT_CPU and RLIMIT_AS; the
+ * child sends back, through a pipe, either the serialized databases and
+ * each rule's match width, or its diagnostics:
+ *
+ *   u8 status (0 ok, 1 refused: diagnostics follow, 2 out of memory)
+ *   ok:      u32 n_rules, u32 max_width[n_rules],
+ *            then per kind: u64 size, hs_serialize_database bytes (size 0: none)
+ *   refused: u32 n, then per message: u8 level, u32 length, text
+ *
+ * The parent builds the same expressions (prepare() is deterministic and
+ * cheap: it only normalizes literals), deserializes the databases and
+ * allocates their scratch.  If the child dies (a limit hit: SIGXCPU,
+ * SIGKILL, SIGSEGV from an allocation refused inside the compiler) or
+ * exceeds the wall-clock deadline, the build fails with one diagnostic and
+ * the caller keeps its old ruleset.  Only async-signal-safe calls and the
+ * compiler run in the child, which leaves with _exit().  Address-space
+ * limits cannot work under AddressSanitizer (its shadow memory reserves
+ * terabytes of address space), so a sanitized build enforces the CPU
+ * limit only.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
+
+#define BLOB_MAX ((size_t)2 << 30)
+
+struct blob {
+	uint8_t *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void blob_put(struct blob *b, const void *p, size_t n)
+{
+	if (b->failed || n == 0)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *q = realloc(b->p, cap);
+		if (!q) {
+			b->failed = true;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static bool write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* The child: compile, serialize, write, leave. */
+static void child_compile(struct afgw_ruleset *rs, const struct afgw_compile_limits *lim, int fd)
+{
+	struct rlimit rl;
+	if (lim->cpu_s) {
+		rl.rlim_cur = lim->cpu_s;
+		rl.rlim_max = lim->cpu_s + 1; /* SIGXCPU first, SIGKILL a second later */
+		setrlimit(RLIMIT_CPU, &rl);
+	}
+#ifndef ASAN_BUILD
+	if (lim->mem_bytes) {
+		rl.rlim_cur = rl.rlim_max = lim->mem_bytes;
+		setrlimit(RLIMIT_AS, &rl);
+	}
+#endif
+	struct afgw_rules_diag d;
+	afgw_rules_diag_init(&d);
+	struct blob b = { 0 };
+	int rc = compile_all(rs, &d);
+	uint8_t status = rc == 0 ? 0 : rc == -ENOMEM ? 2 : 1;
+	blob_put(&b, &status, 1);
+	if (rc == 0) {
+		uint32_t n = (uint32_t)rs->rules.n;
+		blob_put(&b, &n, sizeof(n));
+		for (size_t i = 0; i < rs->rules.n; i++)
+			blob_put(&b, &rs->cx[i].max_width, sizeof(uint32_t));
+		for (int k = 0; k < AFGW_RULE_KINDS; k++) {
+			char *ser = NULL;
+			size_t len = 0;
+			if (rs->db[k] && hs_serialize_database(rs->db[k], &ser, &len) != HS_SUCCESS)
+				_exit(3);
+			uint64_t len64 = len;
+			blob_put(&b, &len64, sizeof(len64));
+			blob_put(&b, ser, len);
+			free(ser);
+		}
+	} else if (status == 1) {
+		uint32_t n = d.n;
+		blob_put(&b, &n, sizeof(n));
+		for (unsigned i = 0; i < d.n; i++) {
+			uint8_t level = (uint8_t)d.msg[i].level;
+			uint32_t len = (uint32_t)strlen(d.msg[i].text);
+			blob_put(&b, &level, 1);
+			blob_put(&b, &len, sizeof(len));
+			blob_put(&b, d.msg[i].text, len);
+		}
+	}
+	if (b.failed || !write_all(fd, b.p, b.len))
+		_exit(3);
+	_exit(0);
+}
+
+/* Read the child's whole answer, until EOF or the deadline.  0, -ETIMEDOUT, -EFBIG, -ENOMEM, -EIO. */
+static int read_answer(int fd, unsigned deadline_ms, struct blob *b)
+{
+	double end = now_ms() + deadline_ms;
+	for (;;) {
+		double left = end - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n = poll(&pfd, 1, (int)left + 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -EIO;
+		if (n == 0)
+			continue;
+		uint8_t buf[65536];
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -EIO;
+		if (r == 0)
+			return 0;
+		if (b->len + (size_t)r > BLOB_MAX)
+			return -EFBIG;
+		blob_put(b, buf, (size_t)r);
+		if (b->failed)
+			return -ENOMEM;
+	}
+}
+
+struct reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static const uint8_t *take(struct reader *r, size_t n)
+{
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		return NULL;
+	}
+	const uint8_t *q = r->p;
+	r->p += n;
+	return q;
+}
+
+static uint32_t take_u32(struct reader *r)
+{
+	uint32_t v = 0;
+	const uint8_t *q = take(r, sizeof(v));
+	if (q)
+		memcpy(&v, q, sizeof(v));
+	return v;
+}
+
+/* Rebuild rs's databases from an "ok" answer.  0, -EIO (malformed), -ENOMEM. */
+static int load_answer(struct afgw_ruleset *rs, struct reader *r)
+{
+	if (take_u32(r) != rs->rules.n || r->bad)
+		return -EIO;
+	for (size_t i = 0; i < rs->rules.n; i++)
+		rs->cx[i].max_width = take_u32(r);
+	for (int k = 0; k < AFGW_RULE_KINDS; k++) {
+		uint64_t len = 0;
+		const uint8_t *q = take(r, sizeof(len));
+		if (!q)
+			return -EIO;
+		memcpy(&len, q, sizeof(len));
+		if (!len)
+			continue;
+		q = take(r, (size_t)len);
+		if (!q)
+			return -EIO;
+		hs_error_t e = hs_deserialize_database((const char *)q, (size_t)len, &rs->db[k]);
+		if (e == HS_NOMEM)
+			return -ENOMEM;
+		if (e != HS_SUCCESS)
+			return -EIO;
+	}
+	return r->bad || r->p != r->end ? -EIO : 0;
+}
+
+/* Replay a "refused" answer's diagnostics into d. */
+static void load_diag(struct reader *r, struct afgw_rules_diag *d)
+{
+	uint32_t n = take_u32(r);
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		const uint8_t *lv = take(r, 1);
+		uint32_t len = take_u32(r);
+		const uint8_t *t = take(r, len);
+		if (!lv || !t)
+			break;
+		/* the text is already "file:line: message": add it as it is */
+		afgw_rules_diag_add(d, *lv ? AFGW_DIAG_WARNING : AFGW_DIAG_ERROR, NULL, 0, "%.*s",
+				    (int)len, (const char *)t);
+	}
+}
+
+int afgw_ruleset_new_isolated(struct afgw_rules *rules, uint64_t serial,
+			      const struct afgw_compile_limits *lim, struct afgw_rules_diag *d,
+			      struct afgw_ruleset **out)
+{
+	double t0 = now_ms();
+	const char *where = rules->n_files ? rules->files[0] : "-";
+	struct afgw_ruleset *rs;
+	int rc = prepare(rules, serial, d, &rs);
+	if (rc == -EINVAL)
+		check_regexes(rs, d);
+	if (rc < 0) {
+		discard(rs);
+		return rc;
+	}
+
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		rc = -errno;
+		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0, "rule compiler: pipe: %s",
+				    strerror(errno));
+		discard(rs);
+		return rc;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		child_compile(rs, lim, fds[1]);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		rc = -errno;
+		close(fds[0]);
+		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0, "rule compiler: fork: %s",
+				    strerror(-rc));
+		discard(rs);
+		return rc;
+	}
+	struct blob b = { 0 };
+	unsigned deadline = lim->wall_ms ? lim->wall_ms : UINT32_MAX / 2;
+	int rd = read_answer(fds[0], deadline, &b);
+	close(fds[0]);
+	if (rd != 0)
+		kill(pid, SIGKILL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+
+	rc = -EINVAL;
+	if (rd == -ETIMEDOUT) {
+		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0,
+				    "rule compiler: no answer within %u ms; killed", deadline);
+	} else if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		const char *why = sig == SIGXCPU ? ": over its CPU limit" :
+				  sig == SIGKILL ? ": over its CPU limit, or out of memory" :
+				  sig == SIGSEGV || sig == SIGABRT ? ": out of memory?" : "";
+		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0,
+				    "rule compiler: killed by signal %d (%s)%s", sig, strsignal(sig),
+				    why);
+	} else if (rd != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || b.len < 1) {
+		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0,
+				    "rule compiler: failed (exit %d, %zu bytes)",
+				    WIFEXITED(status) ? WEXITSTATUS(status) : -1, b.len);
+		rc = rd == -ENOMEM ? -ENOMEM : -EIO;
+	} else {
+		struct reader r = { b.p + 1, b.p + b.len, false };
+		if (b.p[0] == 0) {
+			rc = load_answer(rs, &r);
+			if (rc == -EIO)
+				afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0,
+						    "rule compiler: malformed answer");
+		} else if (b.p[0] == 1) {
+			load_diag(&r, d);
+			if (!d->errors)
+				afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0,
+						    "rule compiler: refused the rules");
+		} else {
+			rc = -ENOMEM;
+		}
+	}
+	free(b.p);
+	if (rc == 0)
+		rc = finish(rs, rules, t0);
+	if (rc < 0) {
+		discard(rs);
+		return rc;
+	}
+	*out = rs;
+	return 0;
 }
 
 void afgw_ruleset_free(struct afgw_ruleset *rs)

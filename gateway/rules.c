@@ -69,7 +69,9 @@ void afgw_rules_diag_add(struct afgw_rules_diag *d, enum afgw_diag_level level, 
 	}
 	char head[620], body[1024];
 	const char *lv = level == AFGW_DIAG_WARNING ? "warning: " : "";
-	if (line)
+	if (!file && !line) /* a message already "file:line: ..." (match.c's compiler child) */
+		head[0] = '\0';
+	else if (line)
 		snprintf(head, sizeof(head), "%s:%u: %s", file ? file : "-", line, lv);
 	else
 		snprintf(head, sizeof(head), "%s: %s", file ? file : "-", lv);

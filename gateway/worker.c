@@ -211,7 +211,7 @@ static bool ring_empty(struct ring *r)
 
 /* ---- records ---------------------------------------------------------- */
 
-enum in_type { IN_FRAME = 1, IN_FLUSH, IN_STOP };
+enum in_type { IN_FRAME = 1, IN_FLUSH, IN_STOP, IN_REBIND };
 
 struct in_rec {
 	uint32_t size;                 /* whole record */
@@ -221,12 +221,47 @@ struct in_rec {
 	uint32_t caplen, len;
 	int32_t linktype;
 	uint32_t pad;
-	/* frame bytes follow */
+	/* frame bytes follow; IN_REBIND: a struct rebind */
 };
 
 #define CALLID_MAX 255
 
-enum { OUT_SCANNED = 1, OUT_SMS = 2, OUT_SIP = 4 };
+enum { OUT_SCANNED = 1, OUT_SMS = 2, OUT_SIP = 4, OUT_MARKER = 8 };
+
+/*
+ * Rulesets in use.  Hot reload (afgw_pipeline_offer_ruleset): every
+ * ruleset the pipeline has used has a slot counting its users, the
+ * pipeline's "current" pointer and each worker bound to it.  Only the
+ * score stage's thread touches the counts.  A worker moves to the new
+ * ruleset between two frames, when its input brings a rebind record with
+ * a match worker prepared for it by the offering thread (so the worker
+ * itself only swaps two pointers); its records say which slot scanned
+ * them, and after its last record with the old slot it sends a marker
+ * record that hands the old match worker back.  Records of one worker
+ * arrive in order, so when the score stage takes the marker nothing of
+ * that worker needs the old ruleset any more: the marker drops one
+ * count, and the last one frees the ruleset.  The rebind records go into
+ * every worker's input at the same point of the capture, so whatever the
+ * number of workers, every message completed by a frame after that point
+ * is scanned with the new rules.
+ */
+struct rs_slot {
+	struct afgw_ruleset *rs;
+	bool owned;                    /* freed with the slot (not the caller's initial one) */
+	unsigned refs;
+	struct rs_slot *next;          /* every slot not yet freed */
+};
+
+struct reload {
+	struct afgw_ruleset *rs;
+	struct afgw_match_worker *mw[];  /* one per worker, bound to rs */
+};
+
+/* The payload of an IN_REBIND record and of an OUT_MARKER record. */
+struct rebind {
+	struct rs_slot *slot;
+	struct afgw_match_worker *mw;
+};
 
 struct out_rec {
 	uint32_t size;
@@ -234,6 +269,7 @@ struct out_rec {
 	uint64_t seq;
 	uint64_t ts_us;
 	uint64_t text_hash;
+	struct rs_slot *slot;          /* the ruleset that scanned it (NULL: none) */
 	int16_t content;
 	uint8_t bh_kind;
 	uint8_t flags;                 /* OUT_* */
@@ -242,7 +278,8 @@ struct out_rec {
 	uint16_t n_hits;
 	uint16_t pad;
 	uint32_t pad2;
-	/* uint32_t hits[n_hits]; caller; callee; call-id; JSON (without the closing brace) */
+	/* uint32_t hits[n_hits]; caller; callee; call-id; JSON (without the closing brace);
+	   OUT_MARKER: a struct rebind (the slot and match worker given up) */
 };
 
 /* ---- the pipeline ------------------------------------------------------ */
@@ -252,6 +289,7 @@ struct worker {
 	unsigned index;
 	struct afgw_dissect *d;
 	struct afgw_match_worker *mw;
+	struct rs_slot *slot;          /* mw's ruleset */
 	struct afgw_jbuf jb;
 	struct afgw_match_result res;
 	uint64_t cur_seq;              /* tag of the frame being processed */
@@ -266,11 +304,14 @@ struct worker {
 	uint64_t sent;                 /* last frame seq given (capture thread) */
 	uint8_t *scratch;              /* inline mode: one output record */
 	size_t scratch_cap;
+	_Atomic uint64_t rebind_ns_max; /* longest stop for a rebind */
 };
 
 struct afgw_pipeline {
 	const struct afgw_config *cfg;
-	const struct afgw_ruleset *rs;
+	struct rs_slot *cur;           /* the ruleset new work is bound to (NULL: none) */
+	struct rs_slot *slots;         /* every live slot */
+	_Atomic(struct reload *) offered;
 	struct afgw_rep *rep;
 	struct afgw_fleet *fleet;
 	struct afgw_sub *sub;
@@ -427,6 +468,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	r->seq = w->cur_seq;
 	r->ts_us = ev->ts_us;
 	r->text_hash = text_hash;
+	r->slot = w->slot;
 	r->content = (int16_t)content;
 	r->bh_kind = kind;
 	r->flags = flags;
@@ -660,8 +702,36 @@ static void warn_subscriber(struct afgw_pipeline *p, const struct out_rec *r,
 	afgw_notify_submit_warning(p->notify, &w, &se, r->ts_us);
 }
 
+static void slot_unref(struct afgw_pipeline *p, struct rs_slot *s)
+{
+	if (!s || --s->refs)
+		return;
+	for (struct rs_slot **pp = &p->slots; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	if (s->owned)
+		afgw_ruleset_free(s->rs);
+	free(s);
+}
+
+/* A worker gave up a match worker and its ruleset (see struct rs_slot). */
+static void take_marker(struct afgw_pipeline *p, const struct out_rec *r)
+{
+	struct rebind rb;
+	memcpy(&rb, r + 1, sizeof(rb));
+	afgw_match_worker_free(rb.mw);
+	slot_unref(p, rb.slot);
+}
+
 static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 {
+	if (r->flags & OUT_MARKER) {
+		take_marker(p, r);
+		return;
+	}
 	const uint8_t *q = (const uint8_t *)(r + 1);
 	const uint32_t *hit_idx = (const uint32_t *)q;
 	q += r->n_hits * sizeof(uint32_t);
@@ -717,7 +787,7 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 		for (unsigned i = 0; i < r->n_hits; i++) {
 			uint32_t idx;
 			memcpy(&idx, &hit_idx[i], sizeof(idx));
-			const struct afgw_rule *rule = afgw_ruleset_rule(p->rs, idx);
+			const struct afgw_rule *rule = afgw_ruleset_rule(r->slot->rs, idx);
 			p->hits[n].id = rule->id;
 			p->hits[n].category = rule->category;
 			p->hits[n].weight = rule->weight;
@@ -729,7 +799,7 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 			.n_hits = n,
 			.rep = have_rep ? &rep : NULL,
 			.bh_flags = bres.flags,
-			.ruleset = afgw_ruleset_serial(p->rs),
+			.ruleset = r->slot ? afgw_ruleset_serial(r->slot->rs) : 0,
 		};
 		afgw_score(&p->cfg->score, &in, &v);
 		st->scanned++;
@@ -821,6 +891,43 @@ static unsigned merge(struct afgw_pipeline *p)
 	return n;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Worker thread: move to the match worker the rebind record brings, and
+ * send the old one back to the score stage behind this worker's records.
+ */
+static void rebind(struct worker *w, const struct in_rec *r)
+{
+	uint64_t t0 = mono_ns();
+	struct rebind rb, old = { w->slot, w->mw };
+	memcpy(&rb, r + 1, sizeof(rb));
+	w->mw = rb.mw;
+	w->slot = rb.slot;
+	size_t size = rec_round(sizeof(struct out_rec) + sizeof(old));
+	struct space_arg arg = { &w->out, size };
+	uint8_t *buf;
+	while (!(buf = ring_reserve(&w->out, size))) {
+		waiter_wake(&w->p->main_wait);
+		waiter_wait(&w->out_wait, has_space, &arg);
+	}
+	struct out_rec *o = (struct out_rec *)buf;
+	memset(o, 0, sizeof(*o));
+	o->size = (uint32_t)size;
+	o->seq = r->seq;
+	o->flags = OUT_MARKER;
+	memcpy(o + 1, &old, sizeof(old));
+	ring_commit(&w->out);
+	uint64_t dt = mono_ns() - t0;
+	if (dt > atomic_load_explicit(&w->rebind_ns_max, memory_order_relaxed))
+		atomic_store_explicit(&w->rebind_ns_max, dt, memory_order_relaxed);
+}
+
 static bool in_ready(void *arg)
 {
 	struct worker *w = arg;
@@ -850,6 +957,8 @@ static void *worker_main(void *arg)
 			afgw_dissect_frame(w->d, &f);
 		} else if (type == IN_FLUSH) {
 			afgw_dissect_flush(w->d);
+		} else if (type == IN_REBIND) {
+			rebind(w, r);
 		}
 		ring_release(&w->in, r->size);
 		atomic_store(&w->done, seq);
@@ -868,7 +977,7 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	if (!p)
 		return -ENOMEM;
 	p->cfg = cfg;
-	p->rs = o->rs;
+	atomic_init(&p->offered, NULL);
 	p->rep = o->rep;
 	p->fleet = o->fleet;
 	p->sub = o->sub;
@@ -882,6 +991,14 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->w = calloc(p->n, sizeof(*p->w));
 	if (!p->w)
 		goto nomem;
+	if (o->rs) {
+		p->cur = calloc(1, sizeof(*p->cur));
+		if (!p->cur)
+			goto nomem;
+		p->cur->rs = (struct afgw_ruleset *)o->rs; /* the caller's: never freed here */
+		p->cur->refs = 1 + p->n;
+		p->slots = p->cur;
+	}
 	int rc = afgw_behaviour_new(&cfg->behaviour, cfg->memcap.behaviour_numbers,
 				    cfg->memcap.dialogs, &p->bh);
 	if (rc)
@@ -912,8 +1029,9 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 		w->d = afgw_dissect_new(&dc, on_event, w);
 		if (!w->d)
 			goto nomem;
-		if (p->rs && afgw_match_worker_new(p->rs, cfg->country_code, &w->mw) != 0)
+		if (p->cur && afgw_match_worker_new(p->cur->rs, cfg->country_code, &w->mw) != 0)
 			goto nomem;
+		w->slot = p->cur;
 		if (p->threaded) {
 			if (ring_init(&w->in, cfg->memcap.queue_bytes) != 0 ||
 			    ring_init(&w->out, cfg->memcap.queue_bytes) != 0)
@@ -1000,8 +1118,94 @@ static void dispatch(struct afgw_pipeline *p, struct worker *w, uint32_t type, u
 	waiter_wake(&w->in_wait);
 }
 
+static void reload_free(struct reload *rl, unsigned n)
+{
+	if (!rl)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		afgw_match_worker_free(rl->mw[i]);
+	afgw_ruleset_free(rl->rs);
+	free(rl);
+}
+
+int afgw_pipeline_offer_ruleset(struct afgw_pipeline *p, struct afgw_ruleset *rs)
+{
+	if (!rs)
+		return -EINVAL;
+	struct reload *rl = calloc(1, sizeof(*rl) + p->n * sizeof(rl->mw[0]));
+	if (!rl) {
+		afgw_ruleset_free(rs);
+		return -ENOMEM;
+	}
+	rl->rs = rs;
+	for (unsigned i = 0; i < p->n; i++) {
+		if (afgw_match_worker_new(rs, p->cfg->country_code, &rl->mw[i]) != 0) {
+			reload_free(rl, p->n);
+			return -ENOMEM;
+		}
+	}
+	/* an offer the capture thread has not taken yet is superseded */
+	reload_free(atomic_exchange(&p->offered, rl), p->n);
+	return 0;
+}
+
+/*
+ * Capture thread: make the offered ruleset current and send every worker
+ * its rebind (see struct rs_slot).  With one worker there is no other
+ * thread and nothing in flight: the swap is immediate.
+ */
+static void install(struct afgw_pipeline *p)
+{
+	struct reload *rl = atomic_exchange(&p->offered, NULL);
+	if (!rl)
+		return;
+	struct rs_slot *slot = calloc(1, sizeof(*slot));
+	if (!slot) { /* keep the old rules; the offer is lost (counted) */
+		p->st.reload_failures++;
+		reload_free(rl, p->n);
+		return;
+	}
+	slot->rs = rl->rs;
+	slot->owned = true;
+	slot->refs = 1 + p->n;
+	slot->next = p->slots;
+	p->slots = slot;
+	struct rs_slot *old = p->cur;
+	p->cur = slot;
+	p->st.reloads++;
+	for (unsigned i = 0; i < p->n; i++) {
+		struct worker *w = &p->w[i];
+		if (!p->threaded) {
+			uint64_t t0 = mono_ns();
+			afgw_match_worker_free(w->mw);
+			slot_unref(p, w->slot);
+			w->mw = rl->mw[i];
+			w->slot = slot;
+			uint64_t dt = mono_ns() - t0;
+			if (dt > w->rebind_ns_max)
+				w->rebind_ns_max = dt;
+			continue;
+		}
+		struct rebind rb = { slot, rl->mw[i] };
+		struct afgw_frame f = { .data = (const uint8_t *)&rb, .caplen = sizeof(rb) };
+		dispatch(p, w, IN_REBIND, p->seq, &f);
+	}
+	slot_unref(p, old);
+	free(rl);
+}
+
+void afgw_pipeline_poll(struct afgw_pipeline *p)
+{
+	if (atomic_load_explicit(&p->offered, memory_order_relaxed))
+		install(p);
+	if (p->threaded)
+		merge(p);
+}
+
 void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f)
 {
+	if (atomic_load_explicit(&p->offered, memory_order_relaxed))
+		install(p);
 	p->seq++;
 	if (!p->threaded) {
 		p->w[0].cur_seq = p->seq;
@@ -1076,6 +1280,24 @@ void afgw_pipeline_stats(const struct afgw_pipeline *p, struct afgw_pipeline_sta
 	}
 	if (p->bh)
 		afgw_behaviour_counters(p->bh, s->behaviour);
+	s->ruleset = p->cur ? afgw_ruleset_serial(p->cur->rs) : 0;
+	s->rebind_ns_max = 0;
+	for (unsigned i = 0; i < p->n; i++) {
+		uint64_t v = atomic_load(&p->w[i].rebind_ns_max);
+		if (v > s->rebind_ns_max)
+			s->rebind_ns_max = v;
+	}
+}
+
+/* Empty w's output without scoring (stopping): only markers matter. */
+static void drop_output(struct afgw_pipeline *p, struct worker *w)
+{
+	struct out_rec *o;
+	while ((o = ring_peek(&w->out))) {
+		if (o->flags & OUT_MARKER)
+			take_marker(p, o);
+		ring_release(&w->out, o->size);
+	}
 }
 
 void afgw_pipeline_free(struct afgw_pipeline *p)
@@ -1090,9 +1312,7 @@ void afgw_pipeline_free(struct afgw_pipeline *p)
 			/* drain its output so that it can take the stop */
 			struct in_rec *r;
 			while (!(r = ring_reserve(&w->in, sizeof(*r)))) {
-				struct out_rec *o;
-				while ((o = ring_peek(&w->out)))
-					ring_release(&w->out, o->size);
+				drop_output(p, w);
 				sched_yield();
 			}
 			r->size = sizeof(*r);
@@ -1101,12 +1321,11 @@ void afgw_pipeline_free(struct afgw_pipeline *p)
 			ring_commit(&w->in);
 			waiter_wake(&w->in_wait);
 			while (atomic_load(&w->done) != p->seq) {
-				struct out_rec *o;
-				while ((o = ring_peek(&w->out)))
-					ring_release(&w->out, o->size);
+				drop_output(p, w);
 				sched_yield();
 			}
 			pthread_join(w->thread, NULL);
+			drop_output(p, w);
 		}
 	}
 	for (unsigned i = 0; p->w && i < p->n; i++) {
@@ -1121,6 +1340,14 @@ void afgw_pipeline_free(struct afgw_pipeline *p)
 		free(w->scratch);
 	}
 	free(p->w);
+	reload_free(atomic_exchange(&p->offered, NULL), p->n);
+	while (p->slots) {
+		struct rs_slot *s = p->slots;
+		p->slots = s->next;
+		if (s->owned)
+			afgw_ruleset_free(s->rs);
+		free(s);
+	}
 	afgw_behaviour_free(p->bh);
 	afgw_jbuf_fini(&p->vb);
 	waiter_fini(&p->main_wait);

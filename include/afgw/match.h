@@ -56,6 +56,27 @@ int afgw_ruleset_new(struct afgw_rules *rules, uint64_t serial, struct afgw_rule
 		     struct afgw_ruleset **out);
 void afgw_ruleset_free(struct afgw_ruleset *rs);
 
+/* Limits on the process that compiles a ruleset from untrusted-size input. */
+struct afgw_compile_limits {
+	size_t mem_bytes;              /* its address space (RLIMIT_AS); 0: none (and none
+	                                  under AddressSanitizer, which cannot run with one) */
+	unsigned cpu_s;                /* its CPU time (RLIMIT_CPU); 0: none */
+	unsigned wall_ms;              /* the parent stops waiting and kills it; 0: none */
+};
+
+/*
+ * afgw_ruleset_new, with Hyperscan's compile in a forked child process
+ * under the limits: a pathological rule set costs the child, never the
+ * gateway.  The child returns the serialized databases; the parent
+ * deserializes them.  A child that dies or overruns is one error in d
+ * ("rule compiler: killed by signal 24 ...").  Same returns and ownership
+ * as afgw_ruleset_new.  Control thread (fork from a threaded process: the
+ * child only compiles and _exits).
+ */
+int afgw_ruleset_new_isolated(struct afgw_rules *rules, uint64_t serial,
+			      const struct afgw_compile_limits *lim, struct afgw_rules_diag *d,
+			      struct afgw_ruleset **out);
+
 uint64_t afgw_ruleset_serial(const struct afgw_ruleset *rs);
 size_t afgw_ruleset_count(const struct afgw_ruleset *rs);
 const struct afgw_rule *afgw_ruleset_rule(const struct afgw_ruleset *rs, size_t i);

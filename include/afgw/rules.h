@@ -109,7 +109,8 @@ void afgw_rules_diag_fini(struct afgw_rules_diag *d);
 
 /*
  * Record "file:line: message" (line 0: "file: message"; a warning says
- * "file:line: warning: message").  Used by the
+ * "file:line: warning: message"; file NULL and line 0: the message as
+ * given, already in that form).  Used by the
  * loader and the compiler; keeps the first AFGW_RULES_DIAG_MAX messages.
  */
 void afgw_rules_diag_add(struct afgw_rules_diag *d, enum afgw_diag_level level, const char *file,

@@ -47,7 +47,9 @@ enum afgw_unscanned {
 
 struct afgw_pipeline_opts {
 	const struct afgw_config *cfg;
-	const struct afgw_ruleset *rs;  /* NULL: no content rules (reason no_ruleset) */
+	const struct afgw_ruleset *rs;  /* the first rule set, the caller's (it must outlive the
+	                                   pipeline); NULL: none until one is offered (messages
+	                                   before are unscanned, reason no_ruleset) */
 	struct afgw_rep *rep;           /* NULL: no reputation; used only from this thread */
 	struct afgw_fleet *fleet;       /* NULL: behaviour counts of this gateway only; ditto */
 	struct afgw_sub *sub;           /* NULL: no subscriber registry; ditto */
@@ -82,6 +84,10 @@ struct afgw_pipeline_stats {
 	} category[AFGW_PIPELINE_CATEGORIES]; /* warn / block verdicts by leading category */
 	unsigned n_categories;
 	uint64_t other_categories;      /* warn / block beyond the table */
+	uint64_t reloads;               /* rule sets installed by afgw_pipeline_offer_ruleset */
+	uint64_t reload_failures;       /* offers lost for want of memory */
+	uint64_t ruleset;               /* serial of the current rule set (0: none) */
+	uint64_t rebind_ns_max;         /* longest a worker stopped to change rule sets */
 	bool write_failed;
 };
 
@@ -92,6 +98,23 @@ struct afgw_pipeline;
  * outlive it.  Returns 0, -EINVAL or -ENOMEM.
  */
 int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline **out);
+
+/*
+ * Any thread (a bundle watcher): hand a new rule set to the pipeline.
+ * Ownership of rs moves to the pipeline, also on failure.  One match
+ * worker per worker is prepared here, in the caller's thread, so a worker
+ * switching stops only to swap pointers.  The capture thread installs the
+ * offer before its next frame (or afgw_pipeline_poll); workers move to it
+ * between frames, at the same point of the capture, and the old rule set
+ * is freed once every worker and every message still in flight is done
+ * with it.  An offer not yet installed is replaced by a newer one.
+ * Returns 0 or -ENOMEM.
+ */
+int afgw_pipeline_offer_ruleset(struct afgw_pipeline *p, struct afgw_ruleset *rs);
+
+/* Capture thread, when it has no frame to give (live capture idle): install
+ * an offered rule set and score what is ready. */
+void afgw_pipeline_poll(struct afgw_pipeline *p);
 
 /* One captured frame (copied; f's bytes may go after the call). */
 void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f);
