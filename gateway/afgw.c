@@ -27,6 +27,8 @@
 #include "afgw/log.h"
 #include "afgw/match.h"
 #include "afgw/reputation.h"
+#include "afgw/bundle.h"
+#include "afgw/bundle_watch.h"
 #include "afgw/rules.h"
 #include "afgw/worker.h"
 
@@ -88,6 +90,10 @@ static const char usage_replay[] =
 	"  --gateway-key FILE sign warnings to registered subscribers with this key\n"
 	"                     (afgwctl keygen gateway; overrides notify.gateway_key)\n"
 	"  --spool DIR        warnings wait here while Redis is away (notify.spool_dir)\n"
+	"  --bundle FILE      a police bundle to verify and apply at start (needs\n"
+	"                     bundle.trust and bundle.state_dir in the config); with\n"
+	"                     those set, bundles pushed to Redis are applied while the\n"
+	"                     replay runs (afgwctl bundle push)\n"
 	"  -q, --quiet        no summary, no progress line\n"
 	"  -h, --help         this text\n"
 	"\n"
@@ -349,21 +355,26 @@ static void print_counter(const char *name, uint64_t v)
 		fprintf(stderr, "  %-30s %llu\n", name, (unsigned long long)v);
 }
 
+static void bw_counters(uint64_t *c, const struct afgw_bundle_watch *bw)
+{
+	if (bw)
+		afgw_bundle_watch_counters(bw, c);
+}
+
 static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep *rep,
 			   const struct afgw_fleet *fleet, const struct afgw_sub *sub,
-			   const struct afgw_notify *notify,
-			   const struct afgw_ruleset *rs, unsigned files, double secs)
+			   const struct afgw_notify *notify, const uint64_t *bundles, unsigned files,
+			   double secs)
 {
 	uint64_t unscanned = 0;
 	for (int i = 0; i < AFGW_UNSCANNED_COUNT; i++)
 		unscanned += st->unscanned[i];
 	fprintf(stderr,
 		"afgw replay: %llu messages from %u file%s in %.2f s (%.0f messages/s), %u worker%s, "
-		"ruleset %llu (%zu rules)\n",
+		"ruleset %llu\n",
 		(unsigned long long)st->events, files, files == 1 ? "" : "s", secs,
 		secs > 0 ? (double)st->events / secs : 0.0, st->workers, st->workers == 1 ? "" : "s",
-		(unsigned long long)(rs ? afgw_ruleset_serial(rs) : 0),
-		rs ? afgw_ruleset_count(rs) : (size_t)0);
+		(unsigned long long)st->ruleset);
 	fprintf(stderr, "  messages: %llu SIP, %llu SMPP SMS (%llu SMS in all)\n",
 		(unsigned long long)st->sip_events, (unsigned long long)st->smpp_events,
 		(unsigned long long)st->sms_events);
@@ -429,6 +440,14 @@ static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep
 		for (int k = 0; k < AFGW_NOTIFY_C_COUNT; k++)
 			print_counter(afgw_notify_counter_name((enum afgw_notify_counter)k), c[k]);
 	}
+	if (bundles) {
+		fprintf(stderr, "  bundles:\n");
+		for (int k = 0; k < AFGW_BW_C_COUNT; k++)
+			print_counter(afgw_bundle_watch_counter_name((enum afgw_bw_counter)k),
+				      bundles[k]);
+		print_counter("ruleset_reloads", st->reloads);
+		print_counter("rebind_max_ns", st->rebind_ns_max);
+	}
 	if (fleet) {
 		uint64_t c[AFGW_FLEET_C_COUNT];
 		afgw_fleet_counters(fleet, c);
@@ -451,12 +470,13 @@ static int cmd_replay(int argc, char **argv)
 		{ "redis-wait", required_argument, NULL, 'W' },
 		{ "gateway-key", required_argument, NULL, 'K' },
 		{ "spool", required_argument, NULL, 'S' },
+		{ "bundle", required_argument, NULL, 'B' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *redis = NULL, *rules_dir = NULL, *filter = NULL,
-		   *output = NULL, *gateway_key = NULL, *spool = NULL;
+		   *output = NULL, *gateway_key = NULL, *spool = NULL, *bundle = NULL;
 	unsigned long workers = 0, cc = 0, redis_wait = 15000, v;
 	bool quiet = false;
 	int c;
@@ -502,6 +522,9 @@ static int cmd_replay(int argc, char **argv)
 		case 'S':
 			spool = optarg;
 			break;
+		case 'B':
+			bundle = optarg;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -528,6 +551,7 @@ static int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 	int status = 0;
+	uint64_t bw_c[AFGW_BW_C_COUNT] = { 0 };
 	struct afgw_ruleset *rs = NULL;
 	struct afgw_rep *rep = NULL;
 	struct afgw_fleet *fleet = NULL;
@@ -535,6 +559,7 @@ static int cmd_replay(int argc, char **argv)
 	struct afgw_sign_key *gk = NULL;
 	struct afgw_notify *notify = NULL;
 	struct afgw_pipeline *p = NULL;
+	struct afgw_bundle_watch *bw = NULL;
 	FILE *out = stdout;
 	static char obuf[1 << 20];
 
@@ -560,7 +585,13 @@ static int cmd_replay(int argc, char **argv)
 	if (!rules_dir)
 		rules_dir = cfg.rules ? cfg.rules : afgw_rules_default_dir();
 
-	if (load_ruleset(rules_dir, &rs) != 0) {
+	if (bundle && !cfg.bundle.trust) {
+		fprintf(stderr, "afgw replay: --bundle needs bundle.trust and bundle.state_dir in "
+				"the config\n");
+		status = 2;
+		goto out;
+	}
+	if (!cfg.bundle.trust && load_ruleset(rules_dir, &rs) != 0) {
 		status = 2;
 		goto out;
 	}
@@ -577,6 +608,19 @@ static int cmd_replay(int argc, char **argv)
 			afgw_log(AFGW_LOG_WARN, "reputation not loaded after %lu ms; going on with "
 						"what there is",
 				 redis_wait);
+	}
+	if (cfg.bundle.trust) {
+		/* the rule set to start with: the local rules plus the current bundle's;
+		 * after the replica's first load, so that the bundle's new blacklistings
+		 * are new to it (look-back) */
+		char berr[AFGW_BUNDLE_ERR];
+		rc = afgw_bundle_watch_open(&cfg, rules_dir, rep, bundle, &rs, &bw, berr,
+					    sizeof(berr));
+		if (rc != 0) {
+			fprintf(stderr, "afgw replay: %s\n", berr);
+			status = rc == -ENOMEM || rc == -EIO ? 1 : 2;
+			goto out;
+		}
 	}
 	if (cfg.redis.url) {
 		char serr[AFGW_SUB_ERR];
@@ -641,6 +685,12 @@ static int cmd_replay(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (bw && (rc = afgw_bundle_watch_start(bw, p)) != 0) {
+		fprintf(stderr, "afgw replay: cannot start the bundle watcher: %s\n",
+			strerror(-rc));
+		status = 1;
+		goto out;
+	}
 
 	struct progress pg = { .on = !quiet && isatty(2) };
 	for (int i = optind; i < argc; i++) {
@@ -673,6 +723,9 @@ static int cmd_replay(int argc, char **argv)
 		}
 		afgw_capture_close(cap);
 	}
+	bw_counters(bw_c, bw);
+	afgw_bundle_watch_close(bw); /* no more offers */
+	bw = NULL;
 	afgw_pipeline_finish(p);
 	afgw_fleet_flush(fleet);  /* the last notes, for the gateways that come next */
 	if (notify && afgw_notify_flush(notify, 60000) != 0)
@@ -687,8 +740,10 @@ static int cmd_replay(int argc, char **argv)
 		status = 1;
 	}
 	if (!quiet && opened)
-		replay_summary(&st, rep, fleet, sub, notify, rs, opened, secs);
+		replay_summary(&st, rep, fleet, sub, notify, cfg.bundle.trust ? bw_c : NULL, opened,
+			       secs);
 out:
+	afgw_bundle_watch_close(bw);
 	afgw_pipeline_free(p);
 	afgw_notify_close(notify);
 	afgw_sign_key_free(gk);

@@ -10,6 +10,7 @@
  *                                       show what the rules make of messages
  *   afgwctl number add|del|show|list|import ...   the reputation table (ctl_number.c)
  *   afgwctl report NUMBER ...           a resident's report (ctl_number.c)
+ *   afgwctl bundle build|sign|verify|show|push ...   police bundles (ctl_bundle.c)
  *
  * Exit status (DESIGN.md §8): 0 success, 1 runtime failure, 2 usage or bad
  * input, with errors as one line each on stderr naming file:line.
@@ -48,6 +49,8 @@ static const char usage[] =
 	"  sub add|del|show ...        the subscriber registry (app accounts)\n"
 	"  inbox --account ID --key FILE --gateway-key FILE [--follow]\n"
 	"                              an app account's warnings: verified, decrypted\n"
+	"  bundle build|sign|verify|show|push ...\n"
+	"                              police bundles: signed rules and number lists\n"
 	"\n"
 	"'afgwctl COMMAND --help' describes a command.\n";
 
@@ -562,6 +565,8 @@ int main(int argc, char **argv)
 		return ctl_sub_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "inbox"))
 		return ctl_inbox_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "bundle"))
+		return ctl_bundle_main(argc - 1, argv + 1);
 	fprintf(stderr, "afgwctl: unknown %s '%s' (try 'afgwctl --help')\n",
 		cmd[0] == '-' ? "option" : "command", cmd);
 	return 2;

@@ -109,6 +109,12 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->notify.lookback_days = 30;
 	cfg->notify.contact_log_max = 1000;
 	cfg->notify.stream_maxlen = 1000000;
+	cfg->bundle.trust = NULL;
+	cfg->bundle.state_dir = NULL;
+	cfg->bundle.scope = NULL;
+	cfg->bundle.poll_ms = 2000;
+	cfg->bundle.compile_cpu_s = 300;
+	cfg->bundle.compile_memory = 4 * GiB;
 
 	cfg->output.events = NULL; /* "-" */
 	cfg->output.evidence = true;
@@ -128,6 +134,9 @@ void afgw_config_fini(struct afgw_config *cfg)
 	free(cfg->output.events);
 	free(cfg->notify.gateway_key);
 	free(cfg->notify.spool_dir);
+	free(cfg->bundle.trust);
+	free(cfg->bundle.state_dir);
+	free(cfg->bundle.scope);
 	afgw_config_default(cfg);
 }
 
@@ -248,6 +257,14 @@ static const struct key keys[] = {
 	{ "notify.lookback_days", T_UINT, AT(notify.lookback_days), 0, 365, 0 },
 	{ "notify.contact_log_max", T_UINT, AT(notify.contact_log_max), 1, 100000, 0 },
 	{ "notify.stream_maxlen", T_UINT, AT(notify.stream_maxlen), 1000, 100000000, 0 },
+
+	SEC("bundle"),
+	{ "bundle.trust", T_STR, AT(bundle.trust), 0, PATH_TEXT_MAX, 0 },
+	{ "bundle.state_dir", T_STR, AT(bundle.state_dir), 0, PATH_TEXT_MAX, 0 },
+	{ "bundle.scope", T_STR, AT(bundle.scope), 1, 63, 0 },
+	{ "bundle.poll_ms", T_UINT, AT(bundle.poll_ms), 100, 600000, 0 },
+	{ "bundle.compile_cpu_s", T_UINT, AT(bundle.compile_cpu_s), 1, 86400, 0 },
+	{ "bundle.compile_memory", T_SIZE, AT(bundle.compile_memory), 64 * MiB, 1024 * GiB, 0 },
 
 	SEC("output"),
 	{ "output.events", T_EVENTS, AT(output.events), 0, PATH_TEXT_MAX, 0 },
@@ -955,6 +972,12 @@ static void cross_checks(struct ld *l)
 		else
 			fail(l, bl, "score.block: %d is below score.warn (%d)", c->score.block,
 			     c->score.warn);
+		return;
+	}
+	unsigned tl = l->seen[key_index("bundle.trust")];
+	if (c->bundle.trust && !c->bundle.state_dir) {
+		fail(l, tl, "bundle.trust: needs bundle.state_dir (where accepted serials and the "
+			    "audit log are kept)");
 		return;
 	}
 	for (unsigned i = 0; c->sip_ports[i]; i++) {

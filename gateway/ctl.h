@@ -15,5 +15,7 @@ int ctl_keygen_main(int argc, char **argv);
 int ctl_sub_main(int argc, char **argv);
 /* afgwctl inbox ... (ctl_inbox.c); argv[0] is "inbox". */
 int ctl_inbox_main(int argc, char **argv);
+/* afgwctl bundle build|sign|verify|show|push ... (ctl_bundle.c); argv[0] is "bundle". */
+int ctl_bundle_main(int argc, char **argv);
 
 #endif

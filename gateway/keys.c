@@ -33,6 +33,7 @@
 #include <sodium.h>
 
 #include "afgw/common.h"
+#include "afgw/fileio.h"
 #include "afgw/keys.h"
 
 /* A key file is a comment and one line of base64: anything larger is not one. */
@@ -459,26 +460,12 @@ static bool append_str(char *buf, size_t cap, size_t *len, const char *s)
 	return append(buf, cap, len, s, strlen(s));
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Write text to the freshly created fd (mode set exactly, not by the
  * umask), fsync and close it.  Returns 0 or -errno; fd is closed either way. */
 static int finish_file(int fd, mode_t mode, const char *text, size_t len)
 {
 	int rc = 0;
-	if (fchmod(fd, mode) != 0 || (rc = write_all(fd, text, len)) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || (rc = afgw_write_all(fd, text, len)) != 0 || fsync(fd) != 0) {
 		if (!rc)
 			rc = -errno;
 		close(fd);

@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -636,26 +637,36 @@ int afgw_ruleset_new(struct afgw_rules *rules, uint64_t serial, struct afgw_rule
 /*
  * Hyperscan's compiler is the one part of a reload whose time and memory
  * depend on what the rules say: a pathological regex can take minutes or
- * gigabytes.  afgw_ruleset_new_isolated() therefore runs check_regexes()
- * and compile_all() in a forked child under RLIMIT_CPU and RLIMIT_AS; the
- * child sends back, through a pipe, either the serialized databases and
- * each rule's match width, or its diagnostics:
+ * gigabytes.  afgw_ruleset_new_isolated() therefore compiles in another
+ * process under RLIMIT_CPU and RLIMIT_AS.  That process is a fresh copy
+ * of the running program (fork, then execve of /proc/self/exe with
+ * AFGW_RULE_COMPILER=1 in its environment), not a bare fork: the gateway
+ * has threads, and a forked child of a threaded process inherits every
+ * lock another thread held at that moment (the allocator's among them —
+ * a bare fork deadlocked under AddressSanitizer in testing).  Between fork
+ * and execve the child makes only async-signal-safe calls (setrlimit,
+ * dup2, execve).  In the new process, compiler_main() (a constructor of
+ * this file, so every program linked with the core library can serve)
+ * reads the request from fd 0 and writes the answer to fd 1, one
+ * AF_UNIX stream socket:
  *
- *   u8 status (0 ok, 1 refused: diagnostics follow, 2 out of memory)
- *   ok:      u32 n_rules, u32 max_width[n_rules],
- *            then per kind: u64 size, hs_serialize_database bytes (size 0: none)
- *   refused: u32 n, then per message: u8 level, u32 length, text
+ *   request: u32 n_rules, then per rule: u8 kind, u32 rule flags,
+ *            u32 Hyperscan flags, u32 pattern line, and four strings
+ *            (u32 length + bytes): id, file name, pattern, expression
+ *            (length 0: the rule is disabled)
+ *   answer:  u8 status (0 ok, 1 refused: diagnostics follow, 2 out of memory)
+ *            ok:      u32 n_rules, u32 max_width[n_rules], then per kind:
+ *                     u64 size + hs_serialize_database bytes (size 0: none)
+ *            refused: u32 n, then per message: u8 level, u32 length, text
  *
- * The parent builds the same expressions (prepare() is deterministic and
- * cheap: it only normalizes literals), deserializes the databases and
- * allocates their scratch.  If the child dies (a limit hit: SIGXCPU,
- * SIGKILL, SIGSEGV from an allocation refused inside the compiler) or
- * exceeds the wall-clock deadline, the build fails with one diagnostic and
- * the caller keeps its old ruleset.  Only async-signal-safe calls and the
- * compiler run in the child, which leaves with _exit().  Address-space
- * limits cannot work under AddressSanitizer (its shadow memory reserves
- * terabytes of address space), so a sanitized build enforces the CPU
- * limit only.
+ * The parent built the same expressions itself (prepare() only
+ * normalizes literals: cheap and bounded), deserializes the databases and
+ * allocates their scratch.  If the child dies (SIGXCPU, SIGKILL, a
+ * refused allocation) or overruns the wall-clock deadline, the build
+ * fails with one diagnostic and the caller keeps its old rule set.
+ * Address-space limits cannot work under AddressSanitizer (its shadow
+ * memory reserves terabytes of address space), so a sanitized build
+ * enforces the CPU limit only.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define ASAN_BUILD 1
@@ -693,10 +704,11 @@ static void blob_put(struct blob *b, const void *p, size_t n)
 	b->len += n;
 }
 
+/* fd is a socket: a peer that died gives EPIPE, not SIGPIPE. */
 static bool write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -707,21 +719,9 @@ static bool write_all(int fd, const uint8_t *p, size_t n)
 	return true;
 }
 
-/* The child: compile, serialize, write, leave. */
-static void child_compile(struct afgw_ruleset *rs, const struct afgw_compile_limits *lim, int fd)
+/* In the compiler process: compile rs, write the answer to fd, leave. */
+static _Noreturn void compile_and_answer(struct afgw_ruleset *rs, int fd)
 {
-	struct rlimit rl;
-	if (lim->cpu_s) {
-		rl.rlim_cur = lim->cpu_s;
-		rl.rlim_max = lim->cpu_s + 1; /* SIGXCPU first, SIGKILL a second later */
-		setrlimit(RLIMIT_CPU, &rl);
-	}
-#ifndef ASAN_BUILD
-	if (lim->mem_bytes) {
-		rl.rlim_cur = rl.rlim_max = lim->mem_bytes;
-		setrlimit(RLIMIT_AS, &rl);
-	}
-#endif
 	struct afgw_rules_diag d;
 	afgw_rules_diag_init(&d);
 	struct blob b = { 0 };
@@ -759,6 +759,184 @@ static void child_compile(struct afgw_ruleset *rs, const struct afgw_compile_lim
 	_exit(0);
 }
 
+static void put_str(struct blob *b, const char *s)
+{
+	uint32_t n = s ? (uint32_t)strlen(s) : 0;
+	blob_put(b, &n, sizeof(n));
+	blob_put(b, s, n);
+}
+
+/* The request for rs's expressions (see above). */
+static void encode_request(const struct afgw_ruleset *rs, struct blob *b)
+{
+	uint32_t n = (uint32_t)rs->rules.n;
+	blob_put(b, &n, sizeof(n));
+	for (size_t i = 0; i < rs->rules.n; i++) {
+		const struct afgw_rule *r = &rs->rules.rule[i];
+		uint8_t kind = (uint8_t)r->kind;
+		uint32_t v[3] = { r->flags, rs->cx[i].hsflags, r->pattern_line };
+		blob_put(b, &kind, 1);
+		blob_put(b, v, sizeof(v));
+		put_str(b, r->id);
+		put_str(b, rs->rules.files[r->file]);
+		put_str(b, r->pattern);
+		put_str(b, rs->cx[i].expr);
+	}
+}
+
+struct reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static const uint8_t *take(struct reader *r, size_t n)
+{
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		return NULL;
+	}
+	const uint8_t *q = r->p;
+	r->p += n;
+	return q;
+}
+
+static uint32_t take_u32(struct reader *r)
+{
+	uint32_t v = 0;
+	const uint8_t *q = take(r, sizeof(v));
+	if (q)
+		memcpy(&v, q, sizeof(v));
+	return v;
+}
+
+/* A string of the request, NUL-terminated (NULL when empty). */
+static char *take_str(struct reader *r)
+{
+	uint32_t n = take_u32(r);
+	const uint8_t *q = take(r, n);
+	if (!q || !n)
+		return NULL;
+	char *s = malloc(n + 1);
+	if (!s) {
+		r->bad = true;
+		return NULL;
+	}
+	memcpy(s, q, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* The compiler process: the rule set the request describes. */
+static struct afgw_ruleset *decode_request(struct reader *r)
+{
+	uint32_t n = take_u32(r);
+	if (r->bad || n > AFGW_RULES_MAX)
+		return NULL;
+	struct afgw_ruleset *rs = calloc(1, sizeof(*rs));
+	size_t m = n ? n : 1;
+	if (!rs || !(rs->rules.rule = calloc(m, sizeof(struct afgw_rule))) ||
+	    !(rs->rules.files = calloc(m, sizeof(char *))) || !(rs->cx = calloc(m, sizeof(*rs->cx))))
+		return NULL;
+	rs->rules.n = n;
+	rs->rules.n_files = n;
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		struct afgw_rule *x = &rs->rules.rule[i];
+		const uint8_t *kind = take(r, 1);
+		uint32_t flags = take_u32(r), hsflags = take_u32(r), line = take_u32(r);
+		x->kind = kind && *kind < AFGW_RULE_KINDS ? (enum afgw_rule_kind)*kind : AFGW_RULE_TEXT;
+		x->flags = flags;
+		x->pattern_line = line;
+		x->file = i;
+		x->id = take_str(r);
+		rs->rules.files[i] = take_str(r);
+		x->pattern = take_str(r);
+		rs->cx[i].expr = take_str(r);
+		rs->cx[i].hsflags = hsflags;
+		if (!x->id || !rs->rules.files[i] || !x->pattern)
+			r->bad = true;
+	}
+	return r->bad ? NULL : rs;
+}
+
+/*
+ * A program started as the rule compiler (AFGW_RULE_COMPILER=1 in its
+ * environment, see above) serves one request before main() and leaves.
+ */
+__attribute__((constructor)) static void compiler_main(void)
+{
+	const char *e = getenv("AFGW_RULE_COMPILER");
+	if (!e || strcmp(e, "1") != 0)
+		return;
+	struct blob req = { 0 };
+	uint8_t buf[65536];
+	for (;;) {
+		ssize_t n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			_exit(4);
+		if (n == 0)
+			break;
+		if (req.len + (size_t)n > BLOB_MAX)
+			_exit(4);
+		blob_put(&req, buf, (size_t)n);
+		if (req.failed)
+			_exit(4);
+	}
+	struct reader r = { req.p, req.p + req.len, false };
+	struct afgw_ruleset *rs = decode_request(&r);
+	if (!rs)
+		_exit(4);
+	compile_and_answer(rs, 1);
+}
+
+/*
+ * Start the compiler process on socket fd, under the limits.  envp and
+ * argv are built by the caller: after fork only async-signal-safe calls.
+ */
+static pid_t spawn_compiler(int fd, const struct afgw_compile_limits *lim, char *const envp[])
+{
+	char *const argv[] = { (char *)"afgw-rule-compiler", NULL };
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	struct rlimit rl;
+	if (lim->cpu_s) {
+		rl.rlim_cur = lim->cpu_s;
+		rl.rlim_max = lim->cpu_s + 1; /* SIGXCPU first, SIGKILL a second later */
+		setrlimit(RLIMIT_CPU, &rl);
+	}
+#ifndef ASAN_BUILD
+	if (lim->mem_bytes) {
+		rl.rlim_cur = rl.rlim_max = lim->mem_bytes;
+		setrlimit(RLIMIT_AS, &rl);
+	}
+#endif
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0)
+		_exit(5);
+	execve("/proc/self/exe", argv, envp);
+	_exit(5);
+}
+
+/* environ plus AFGW_RULE_COMPILER=1 (malloc'd array, borrowed strings). */
+static char **compiler_env(void)
+{
+	extern char **environ;
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof(char *));
+	if (!env)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "AFGW_RULE_COMPILER=", 19) != 0)
+			env[k++] = environ[i];
+	env[k++] = (char *)"AFGW_RULE_COMPILER=1";
+	env[k] = NULL;
+	return env;
+}
+
 /* Read the child's whole answer, until EOF or the deadline.  0, -ETIMEDOUT, -EFBIG, -ENOMEM, -EIO. */
 static int read_answer(int fd, unsigned deadline_ms, struct blob *b)
 {
@@ -789,31 +967,6 @@ static int read_answer(int fd, unsigned deadline_ms, struct blob *b)
 		if (b->failed)
 			return -ENOMEM;
 	}
-}
-
-struct reader {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static const uint8_t *take(struct reader *r, size_t n)
-{
-	if (r->bad || (size_t)(r->end - r->p) < n) {
-		r->bad = true;
-		return NULL;
-	}
-	const uint8_t *q = r->p;
-	r->p += n;
-	return q;
-}
-
-static uint32_t take_u32(struct reader *r)
-{
-	uint32_t v = 0;
-	const uint8_t *q = take(r, sizeof(v));
-	if (q)
-		memcpy(&v, q, sizeof(v));
-	return v;
 }
 
 /* Rebuild rs's databases from an "ok" answer.  0, -EIO (malformed), -ENOMEM. */
@@ -874,31 +1027,38 @@ int afgw_ruleset_new_isolated(struct afgw_rules *rules, uint64_t serial,
 		return rc;
 	}
 
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) != 0) {
+	struct blob req = { 0 };
+	encode_request(rs, &req);
+	char **env = compiler_env();
+	int fds[2] = { -1, -1 };
+	pid_t pid = -1;
+	if (req.failed || !env) {
+		rc = -ENOMEM;
+	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
 		rc = -errno;
-		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0, "rule compiler: pipe: %s",
-				    strerror(errno));
-		discard(rs);
-		return rc;
+	} else if ((pid = spawn_compiler(fds[1], lim, env)) < 0) {
+		rc = -errno;
 	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		child_compile(rs, lim, fds[1]);
-	}
-	close(fds[1]);
+	free(env);
+	if (fds[1] >= 0)
+		close(fds[1]);
 	if (pid < 0) {
-		rc = -errno;
-		close(fds[0]);
-		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0, "rule compiler: fork: %s",
+		free(req.p);
+		if (fds[0] >= 0)
+			close(fds[0]);
+		afgw_rules_diag_add(d, AFGW_DIAG_ERROR, where, 0, "rule compiler: cannot start: %s",
 				    strerror(-rc));
 		discard(rs);
 		return rc;
 	}
+	/* the request fits the socket's buffer or the child reads it as it
+	 * comes: it reads everything before it answers */
+	bool sent = write_all(fds[0], req.p, req.len);
+	free(req.p);
+	shutdown(fds[0], SHUT_WR);
 	struct blob b = { 0 };
 	unsigned deadline = lim->wall_ms ? lim->wall_ms : UINT32_MAX / 2;
-	int rd = read_answer(fds[0], deadline, &b);
+	int rd = sent ? read_answer(fds[0], deadline, &b) : -EIO;
 	close(fds[0]);
 	if (rd != 0)
 		kill(pid, SIGKILL);

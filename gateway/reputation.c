@@ -157,9 +157,15 @@ int afgw_rep_record_parse(const char *s, size_t len, struct afgw_rep_entry *e)
 
 	memset(e, 0, sizeof(*e));
 	int li = name_index(list_names, AFGW_ARRAY_SIZE(list_names), f[1].p, f[1].len);
-	int si = name_index(source_names, AFGW_ARRAY_SIZE(source_names), f[4].p, f[4].len);
-	int64_t score, since, expires, hl, reports, rat;
+	/* SOURCE, or police@SERIAL for an entry a police bundle made */
+	const char *at = memchr(f[4].p, '@', f[4].len);
+	size_t sl = at ? (size_t)(at - f[4].p) : f[4].len;
+	int si = name_index(source_names, AFGW_ARRAY_SIZE(source_names), f[4].p, sl);
+	int64_t score, since, expires, hl, reports, rat, bundle = 0;
 	bool ok = li >= 0 && si >= 0 && category_ok(f[3].p, f[3].len);
+	if (at)
+		ok = ok && si == AFGW_REP_SRC_POLICE &&
+		     field_int(at + 1, f[4].len - sl - 1, INT64_MAX, &bundle) && bundle > 0;
 	ok = ok && field_int(f[2].p, f[2].len, 100, &score);
 	ok = ok && field_int(f[5].p, f[5].len, INT64_MAX / 2, &since);
 	ok = ok && field_int(f[6].p, f[6].len, INT64_MAX / 2, &expires);
@@ -178,14 +184,26 @@ int afgw_rep_record_parse(const char *s, size_t len, struct afgw_rep_entry *e)
 	e->halflife_days = (unsigned)hl;
 	e->reports = (unsigned)reports;
 	e->reported_at = rat;
+	e->bundle = (uint64_t)bundle;
 	return 0;
+}
+
+/* SOURCE as stored: police@SERIAL for a bundle's entry. */
+static const char *source_text(const struct afgw_rep_entry *e, char buf[32])
+{
+	if (e->source == AFGW_REP_SRC_POLICE && e->bundle) {
+		snprintf(buf, 32, "police@%" PRIu64, e->bundle);
+		return buf;
+	}
+	return afgw_rep_source_name(e->source);
 }
 
 size_t afgw_rep_record_format(const struct afgw_rep_entry *e, char out[AFGW_REP_RECORD_MAX])
 {
+	char src[32];
 	int n = snprintf(out, AFGW_REP_RECORD_MAX, "v1;%s;%d;%s;%s;%" PRId64 ";%" PRId64 ";%u;%u;%" PRId64,
 			 afgw_rep_list_name(e->list), e->score, e->category,
-			 afgw_rep_source_name(e->source), e->since, e->expires, e->halflife_days,
+			 source_text(e, src), e->since, e->expires, e->halflife_days,
 			 e->reports, e->reported_at);
 	return n < 0 ? 0 : (size_t)n < AFGW_REP_RECORD_MAX ? (size_t)n : AFGW_REP_RECORD_MAX - 1;
 }
@@ -1006,6 +1024,16 @@ static void note_blacklisted(struct afgw_rep *r, const struct change *c)
 	b->score = c->e.score;
 }
 
+static bool number_ok(struct afgw_str canon);
+
+int afgw_rep_inject(struct afgw_rep *r, struct afgw_str canon, const struct afgw_rep_entry *e)
+{
+	if (!number_ok(canon) || canon.len > AFGW_REP_NUMBER_MAX)
+		return -EINVAL;
+	queue_change(r, key_of(canon), e, canon);
+	return 0;
+}
+
 size_t afgw_rep_take_blacklisted(struct afgw_rep *r, struct afgw_rep_blacklisted *out, size_t max)
 {
 	size_t k = r->n_newly < max ? r->n_newly : max;
@@ -1219,8 +1247,9 @@ static int list_part(struct afgw_str canon, const struct afgw_rep_entry *e, char
 		snprintf(err, errlen, "bad entry (list, score 0..100, category, expiry after start)");
 		return -EINVAL;
 	}
+	char src[32];
 	snprintf(buf, len, "%s;%d;%s;%s;%" PRId64 ";%" PRId64 ";%u", afgw_rep_list_name(e->list),
-		 e->score, e->category, afgw_rep_source_name(e->source), e->since, e->expires,
+		 e->score, e->category, source_text(e, src), e->since, e->expires,
 		 e->halflife_days);
 	int64_t now = time(NULL);
 	long long t = (long long)(e->expires - now);

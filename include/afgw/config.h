@@ -97,6 +97,17 @@ struct afgw_config_notify {
 	unsigned stream_maxlen;        /* afgw:warn trimmed to about this many; default 1000000 */
 };
 
+struct afgw_config_bundle {
+	char *trust;                   /* keyring of trusted police keys (bundle.h);
+	                                  NULL: no bundles are accepted */
+	char *state_dir;               /* last accepted serial, current bundle, audit.log;
+	                                  required with trust */
+	char *scope;                   /* this gateway's scope; NULL: only bundles for "*" */
+	unsigned poll_ms;              /* also look at Redis this often; default 2000 */
+	unsigned compile_cpu_s;        /* CPU limit of the rule compiler process; default 300 */
+	size_t compile_memory;         /* its address-space limit; default 4 GiB */
+};
+
 struct afgw_config_output {
 	char *events;                  /* "-" (stdout, the default), a file path, or "none";
 	                                  NULL means "-" (the file's "-" is stored as NULL) */
@@ -119,6 +130,7 @@ struct afgw_config {
 	struct afgw_config_behaviour behaviour;
 	struct afgw_config_memcap memcap;
 	struct afgw_config_notify notify;
+	struct afgw_config_bundle bundle;
 	struct afgw_config_output output;
 };
 

@@ -21,7 +21,8 @@
  *   v1;LIST;SCORE;CATEGORY;SOURCE;SINCE;EXPIRES;HALFLIFE_DAYS;REPORTS;REPORTED_AT
  * e.g. "v1;black;90;investment;police;1763700000;1779300000;0;0;0".
  * LIST is black, gray, allow or none (reports only); SOURCE is police,
- * operator, reports or import; times are Unix seconds.
+ * operator, reports or import, or police@SERIAL for an entry a police
+ * bundle made (bundle.h); times are Unix seconds.
  *
  * Why buckets and not one key per number: a gateway loads the whole table
  * at start, and AFGW_REP_BUCKETS pipelined HGETALLs move ten million
@@ -72,6 +73,8 @@ struct afgw_rep_entry {
 	unsigned halflife_days;        /* list score halves every this many days; 0: no decay */
 	unsigned reports;              /* independent resident reports within the window */
 	int64_t reported_at;           /* the latest report */
+	uint64_t bundle;               /* police: serial of the bundle that listed it (0: none);
+	                                  stored as SOURCE "police@SERIAL" */
 };
 
 /* Parse / format a record.  Parse returns 0 or -EINVAL for anything not
@@ -174,6 +177,15 @@ struct afgw_rep_blacklisted {
  */
 size_t afgw_rep_take_blacklisted(struct afgw_rep *r, struct afgw_rep_blacklisted *out,
 				 size_t max);
+
+/*
+ * Any thread: put e as canon's record into this replica now, as if the
+ * feed had brought it (a police bundle's numbers apply even while Redis is
+ * away; the same record arriving later by the feed changes nothing).  A new
+ * blacklisting is announced for look-back like a feed change.  Returns 0 or
+ * -EINVAL (not a number).
+ */
+int afgw_rep_inject(struct afgw_rep *r, struct afgw_str canon, const struct afgw_rep_entry *e);
 
 /* Owner thread: the reputation of canon at Unix time now.  Returns true if
  * the number is known (any list, reports or allow list). */

@@ -39,8 +39,21 @@ static void test_records(void)
 	char buf[AFGW_REP_RECORD_MAX];
 	size_t n = afgw_rep_record_format(&e, buf);
 	CHECK_MEM(buf, n, good);
+	CHECK_INT(e.bundle, 0);
+
+	/* an entry of police bundle 42 */
+	const char *pb = "v1;black;95;impersonate_police;police@42;1763700000;1779300000;0;0;0";
+	CHECK_INT(afgw_rep_record_parse(pb, strlen(pb), &e), 0);
+	CHECK_INT(e.source, AFGW_REP_SRC_POLICE);
+	CHECK_INT(e.bundle, 42);
+	n = afgw_rep_record_format(&e, buf);
+	CHECK_MEM(buf, n, pb);
 
 	static const char *const bad[] = {
+		"v1;black;90;investment;police@;1;2;0;0;0",     /* bundle serial */
+		"v1;black;90;investment;police@0;1;2;0;0;0",
+		"v1;black;90;investment;police@x1;1;2;0;0;0",
+		"v1;black;90;investment;operator@3;1;2;0;0;0",  /* only police has one */
 		"",
 		"v1",
 		"v2;black;90;investment;police;1;2;0;0;0",      /* version */
