@@ -240,7 +240,9 @@ enum { OUT_SCANNED = 1, OUT_SMS = 2, OUT_SIP = 4, OUT_MARKER = 8 };
  * record that hands the old match worker back.  Records of one worker
  * arrive in order, so when the score stage takes the marker nothing of
  * that worker needs the old ruleset any more: the marker drops one
- * count, and the last one frees the ruleset.  The rebind records go into
+ * count, and the last one retires the ruleset to a lock-free list that
+ * the next offer, in the offering thread, frees (freeing a large set takes
+ * milliseconds, which the score stage should not spend).  The rebind records go into
  * every worker's input at the same point of the capture, so whatever the
  * number of workers, every message completed by a frame after that point
  * is scanned with the new rules.
@@ -311,6 +313,7 @@ struct afgw_pipeline {
 	const struct afgw_config *cfg;
 	struct rs_slot *cur;           /* the ruleset new work is bound to (NULL: none) */
 	struct rs_slot *slots;         /* every live slot */
+	_Atomic(struct rs_slot *) graveyard; /* retired, for the next offer to free */
 	_Atomic(struct reload *) offered;
 	struct afgw_rep *rep;
 	struct afgw_fleet *fleet;
@@ -712,9 +715,23 @@ static void slot_unref(struct afgw_pipeline *p, struct rs_slot *s)
 			break;
 		}
 	}
-	if (s->owned)
-		afgw_ruleset_free(s->rs);
-	free(s);
+	/* Freeing a big rule set takes milliseconds: not on this thread, which
+	 * scores messages.  The next offer (the watcher's thread) frees it. */
+	struct rs_slot *head = atomic_load(&p->graveyard);
+	do
+		s->next = head;
+	while (!atomic_compare_exchange_weak(&p->graveyard, &head, s));
+}
+
+static void free_slots(struct rs_slot *s)
+{
+	while (s) {
+		struct rs_slot *next = s->next;
+		if (s->owned)
+			afgw_ruleset_free(s->rs);
+		free(s);
+		s = next;
+	}
 }
 
 /* A worker gave up a match worker and its ruleset (see struct rs_slot). */
@@ -978,6 +995,7 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 		return -ENOMEM;
 	p->cfg = cfg;
 	atomic_init(&p->offered, NULL);
+	atomic_init(&p->graveyard, NULL);
 	p->rep = o->rep;
 	p->fleet = o->fleet;
 	p->sub = o->sub;
@@ -1132,6 +1150,7 @@ int afgw_pipeline_offer_ruleset(struct afgw_pipeline *p, struct afgw_ruleset *rs
 {
 	if (!rs)
 		return -EINVAL;
+	free_slots(atomic_exchange(&p->graveyard, NULL));
 	struct reload *rl = calloc(1, sizeof(*rl) + p->n * sizeof(rl->mw[0]));
 	if (!rl) {
 		afgw_ruleset_free(rs);
@@ -1341,13 +1360,8 @@ void afgw_pipeline_free(struct afgw_pipeline *p)
 	}
 	free(p->w);
 	reload_free(atomic_exchange(&p->offered, NULL), p->n);
-	while (p->slots) {
-		struct rs_slot *s = p->slots;
-		p->slots = s->next;
-		if (s->owned)
-			afgw_ruleset_free(s->rs);
-		free(s);
-	}
+	free_slots(p->slots);
+	free_slots(atomic_exchange(&p->graveyard, NULL));
 	afgw_behaviour_free(p->bh);
 	afgw_jbuf_fini(&p->vb);
 	waiter_fini(&p->main_wait);

@@ -106,8 +106,9 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
  * switching stops only to swap pointers.  The capture thread installs the
  * offer before its next frame (or afgw_pipeline_poll); workers move to it
  * between frames, at the same point of the capture, and the old rule set
- * is freed once every worker and every message still in flight is done
- * with it.  An offer not yet installed is replaced by a newer one.
+ * retired once every worker and every message still in flight is done
+ * with it, and freed by the next offer (in its caller's thread) or by
+ * afgw_pipeline_free.  An offer not yet installed is replaced by a newer one.
  * Returns 0 or -ENOMEM.
  */
 int afgw_pipeline_offer_ruleset(struct afgw_pipeline *p, struct afgw_ruleset *rs);
