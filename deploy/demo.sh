@@ -126,4 +126,52 @@ for msisdn in $residents; do
 	"$build/gateway/afgwctl" inbox --account "resident$i" --key "$out/keys/resident$i.key" \
 		--gateway-key "$out/keys/gateway.pub" --redis "$redis" 2>&1 | head -n 9 | sed 's/^/  /'
 done
+echo "== 8. the police anti-fraud centre lists the numbers that defrauded these residents"
+echo "      unnoticed, signs the list as a bundle and pushes it to the fleet (afgwctl bundle);"
+echo "      the gateway verifies it, applies it, and warns whom those numbers contacted"
+rm -rf "$out/police" && mkdir -p "$out/police/src"
+"$build/gateway/afgwctl" keygen police -o "$out/police/police" | sed 's/^/  /'
+cp "$out/police/police.pub" "$out/police/trust.keyring"
+python3 - "$out/demo.events.jsonl" "$out/demo.truth.jsonl" "$residents" \
+	> "$out/police/src/list.numbers" <<'PY'
+import json, sys
+allowed = set()
+for line in open(sys.argv[1], encoding="utf-8"):
+    e = json.loads(line)
+    if e["verdict"]["action"] == "allow" and e.get("from"):
+        allowed.add((e["from"], e.get("to")))
+residents = set(sys.argv[3].split())
+listed = set()
+print("# fraud numbers that reached registered residents without a warning")
+for line in open(sys.argv[2], encoding="utf-8"):
+    e = json.loads(line)
+    key = (e.get("from"), e.get("to"))
+    if e["truth"].get("label") == "fraud" and e.get("to") in residents and key in allowed \
+            and e["from"].startswith("+") and e["from"] not in listed and len(listed) < 20:
+        listed.add(e["from"])
+        print("%s black 90 police_list" % e["from"])
+PY
+echo "  $(grep -c black "$out/police/src/list.numbers") numbers listed"
+rm -f "$out/police/b1.bundle"
+"$build/gateway/afgwctl" bundle build "$out/police/src" --serial "$(date +%s)" --expires +7d \
+	-o "$out/police/b1.bundle" >/dev/null
+"$build/gateway/afgwctl" bundle sign "$out/police/b1.bundle" --key "$out/police/police.key" >/dev/null
+"$build/gateway/afgwctl" bundle push "$out/police/b1.bundle" --redis "$redis" | sed 's/^/  /'
+cat > "$out/police/afgw.yaml" <<YAML
+bundle:
+  trust: $out/police/trust.keyring
+  state_dir: $out/police/state
+YAML
+rm -rf "$out/police/state"
+"$build/gateway/afgw" replay -c "$out/police/afgw.yaml" --redis "$redis" --workers 2 \
+	--gateway-key "$out/keys/gateway.key" -o none "$out/demo.pcap" 2>&1 \
+	| grep -E 'bundle|lookback|^afgw replay' | sed 's/^/  /'
+echo "  audit: $(tail -n 1 "$out/police/state/audit.log")"
+i=0
+for msisdn in $residents; do
+	i=$((i + 1))
+	echo "-- resident$i, new warnings:"
+	"$build/gateway/afgwctl" inbox --account "resident$i" --key "$out/keys/resident$i.key" \
+		--gateway-key "$out/keys/gateway.pub" --redis "$redis" 2>&1 | head -n 6 | sed 's/^/  /'
+done
 echo "== events with verdicts: $out/demo.events.jsonl ($(wc -l < "$out/demo.events.jsonl") lines)"
