@@ -19,7 +19,7 @@ out=$here/demo-out
 n=${AFGW_DEMO_MESSAGES:-20000}
 
 pkgs="meson ninja-build pkg-config gcc libc6-dev redis-server redis-tools libpcap-dev libhyperscan-dev
-libhiredis-dev libsodium-dev libutf8proc-dev opencc libopencc-data libyaml-dev libjansson-dev python3"
+libhiredis-dev libsodium-dev libutf8proc-dev opencc libopencc-data libyaml-dev libjansson-dev libmicrohttpd-dev python3"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -3,7 +3,7 @@
  *
  *   afgw decode FILE...   decode only: Event JSON lines on stdout
  *   afgw replay FILE...   full pipeline on capture files: events with verdicts
- *   afgw run -c CONFIG    the daemon (not in this build yet)
+ *   afgw run -c CONFIG    the daemon (run.c; tap mode)
  *
  * Exit status (a contract, DESIGN.md §8): 0 success, 1 runtime failure,
  * 2 usage or bad input, with one clear line on stderr.
@@ -31,6 +31,7 @@
 #include "afgw/bundle_watch.h"
 #include "afgw/rules.h"
 #include "afgw/worker.h"
+#include "gw.h"
 
 static const char usage_top[] =
 	"usage: afgw [--version] [--help] COMMAND [ARGS]\n"
@@ -40,7 +41,7 @@ static const char usage_top[] =
 	"commands:\n"
 	"  decode FILE...   decode captures: one JSON line per SIP message and SMS\n"
 	"  replay FILE...   the full screening pipeline on captures: events with verdicts\n"
-	"  run -c CONFIG    the live gateway daemon (not yet available)\n"
+	"  run -c CONFIG    the live gateway daemon (tap mode; bridge and smpp-proxy later)\n"
 	"\n"
 	"'afgw COMMAND --help' describes a command.\n";
 
@@ -99,12 +100,6 @@ static const char usage_replay[] =
 	"\n"
 	"exit status: 0 done, 1 runtime failure (output, memory), 2 bad usage, config,\n"
 	"rules or an unreadable / damaged capture (what could be read is still screened).\n";
-
-static const char usage_run[] =
-	"usage: afgw run -c CONFIG\n"
-	"\n"
-	"The long-running gateway (tap, bridge or smpp-proxy mode).  Not available in\n"
-	"this build yet.\n";
 
 /* One line on stderr, exit status 2: "afgw CMD: what is wrong (try ...)". */
 static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -290,26 +285,6 @@ static int cmd_decode(int argc, char **argv)
 
 /* ---- replay ------------------------------------------------------- */
 
-/* Load and compile a rule directory; errors go to stderr as file:line. */
-static int load_ruleset(const char *dir, struct afgw_ruleset **out)
-{
-	struct afgw_rules rules;
-	struct afgw_rules_diag d;
-	afgw_rules_init(&rules);
-	afgw_rules_diag_init(&d);
-	int rc = afgw_rules_load_dir(&rules, dir, &d);
-	if (rc == 0)
-		rc = afgw_ruleset_new(&rules, 0, &d, out);
-	for (unsigned i = 0; i < d.n; i++)
-		if (rc != 0 || d.msg[i].level == AFGW_DIAG_ERROR)
-			fprintf(stderr, "afgw replay: %s\n", d.msg[i].text);
-	if (rc != 0 && d.n == 0)
-		fprintf(stderr, "afgw replay: %s: %s\n", dir, strerror(-rc));
-	afgw_rules_fini(&rules);
-	afgw_rules_diag_fini(&d);
-	return rc;
-}
-
 static double now_s(void)
 {
 	struct timespec t;
@@ -353,12 +328,6 @@ static void print_counter(const char *name, uint64_t v)
 {
 	if (v)
 		fprintf(stderr, "  %-30s %llu\n", name, (unsigned long long)v);
-}
-
-static void bw_counters(uint64_t *c, const struct afgw_bundle_watch *bw)
-{
-	if (bw)
-		afgw_bundle_watch_counters(bw, c);
 }
 
 static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep *rep,
@@ -552,14 +521,7 @@ static int cmd_replay(int argc, char **argv)
 	}
 	int status = 0;
 	uint64_t bw_c[AFGW_BW_C_COUNT] = { 0 };
-	struct afgw_ruleset *rs = NULL;
-	struct afgw_rep *rep = NULL;
-	struct afgw_fleet *fleet = NULL;
-	struct afgw_sub *sub = NULL;
-	struct afgw_sign_key *gk = NULL;
-	struct afgw_notify *notify = NULL;
-	struct afgw_pipeline *p = NULL;
-	struct afgw_bundle_watch *bw = NULL;
+	struct gw g = { .cmd = "replay", .cfg = &cfg };
 	FILE *out = stdout;
 	static char obuf[1 << 20];
 
@@ -585,112 +547,28 @@ static int cmd_replay(int argc, char **argv)
 	if (!rules_dir)
 		rules_dir = cfg.rules ? cfg.rules : afgw_rules_default_dir();
 
-	if (bundle && !cfg.bundle.trust) {
-		fprintf(stderr, "afgw replay: --bundle needs bundle.trust and bundle.state_dir in "
-				"the config\n");
-		status = 2;
-		goto out;
-	}
-	if (!cfg.bundle.trust && load_ruleset(rules_dir, &rs) != 0) {
-		status = 2;
-		goto out;
-	}
-	char rerr[AFGW_REP_ERR];
-	int rc = afgw_rep_open(&cfg, &rep, rerr, sizeof(rerr));
-	if (rc != 0) {
-		fprintf(stderr, "afgw replay: %s\n", rc == -EINVAL ? rerr : strerror(-rc));
-		status = rc == -EINVAL ? 2 : 1;
-		goto out;
-	}
-	if (cfg.redis.url) {
-		rc = afgw_rep_wait_loaded(rep, (unsigned)redis_wait);
-		if (rc == -ETIMEDOUT)
-			afgw_log(AFGW_LOG_WARN, "reputation not loaded after %lu ms; going on with "
-						"what there is",
-				 redis_wait);
-	}
-	if (cfg.bundle.trust) {
-		/* the rule set to start with: the local rules plus the current bundle's;
-		 * after the replica's first load, so that the bundle's new blacklistings
-		 * are new to it (look-back) */
-		char berr[AFGW_BUNDLE_ERR];
-		rc = afgw_bundle_watch_open(&cfg, rules_dir, rep, bundle, &rs, &bw, berr,
-					    sizeof(berr));
-		if (rc != 0) {
-			fprintf(stderr, "afgw replay: %s\n", berr);
-			status = rc == -ENOMEM || rc == -EIO ? 1 : 2;
-			goto out;
-		}
-	}
-	if (cfg.redis.url) {
-		char serr[AFGW_SUB_ERR];
-		rc = afgw_sub_open(&cfg, &sub, serr, sizeof(serr));
-		if (rc != 0) {
-			fprintf(stderr, "afgw replay: %s\n", rc == -EINVAL ? serr : strerror(-rc));
-			status = 1;
-			goto out;
-		}
-		if (afgw_sub_wait_loaded(sub, (unsigned)redis_wait) == -ETIMEDOUT)
-			afgw_log(AFGW_LOG_WARN, "subscriber registry not loaded after %lu ms; going "
-						"on with what there is",
-				 redis_wait);
-	}
-	if (cfg.notify.gateway_key) {
-		char kerr[AFGW_KEY_ERR] = "cannot initialise libsodium";
-		if (afgw_keys_init() != 0 ||
-		    afgw_sign_key_load(cfg.notify.gateway_key, &gk, kerr, sizeof(kerr)) != 0) {
-			fprintf(stderr, "afgw replay: %s\n", kerr);
-			status = 2;
-			goto out;
-		}
-		rc = afgw_notify_open(&cfg, gk, &notify, kerr, sizeof(kerr));
-		if (rc != 0) {
-			fprintf(stderr, "afgw replay: %s\n", rc == -ENOMEM ? strerror(-rc) : kerr);
-			status = 1;
-			goto out;
-		}
-	}
 	if (!strcmp(output, "none")) {
 		out = NULL;
 	} else if (strcmp(output, "-") != 0) {
 		out = fopen(output, "w");
 		if (!out) {
 			fprintf(stderr, "afgw replay: %s: %s\n", output, strerror(errno));
-			status = 2;
-			goto out;
+			afgw_config_fini(&cfg);
+			return 2;
 		}
 	} else {
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	}
-
-	if (cfg.redis.url && cfg.behaviour.fleet_sync_ms) {
-		/* A replay takes each round of fleet counts in at the next round: same input
-		 * and fleet state, same verdicts, whatever Redis's speed. */
-		struct afgw_fleet_opts fo = { .cfg = &cfg, .wait = true };
-		rc = afgw_fleet_open(&fo, &fleet);
-		if (rc != 0) {
-			fprintf(stderr, "afgw replay: cannot start the fleet counters: %s\n",
-				strerror(-rc));
-			status = 1;
-			goto out;
-		}
-	}
-	struct afgw_pipeline_opts po = {
-		.cfg = &cfg, .rs = rs, .rep = rep, .fleet = fleet, .sub = sub, .notify = notify,
-		.out = out
-	};
-	rc = afgw_pipeline_new(&po, &p);
-	if (rc != 0) {
-		fprintf(stderr, "afgw replay: cannot start the pipeline: %s\n", strerror(-rc));
-		status = 1;
+	/* A replay takes each round of fleet counts in at the next round: same
+	 * input and fleet state, same verdicts, whatever Redis's speed. */
+	struct gw_opts go = { .rules_dir = rules_dir, .bundle = bundle,
+			      .redis_wait_ms = (unsigned)redis_wait, .fleet_wait = true,
+			      .out = out, .allow_events = true };
+	status = gw_start(&g, &go);
+	if (status)
 		goto out;
-	}
-	if (bw && (rc = afgw_bundle_watch_start(bw, p)) != 0) {
-		fprintf(stderr, "afgw replay: cannot start the bundle watcher: %s\n",
-			strerror(-rc));
-		status = 1;
-		goto out;
-	}
+	struct afgw_pipeline *p = g.p;
+	int rc;
 
 	struct progress pg = { .on = !quiet && isatty(2) };
 	for (int i = optind; i < argc; i++) {
@@ -723,12 +601,12 @@ static int cmd_replay(int argc, char **argv)
 		}
 		afgw_capture_close(cap);
 	}
-	bw_counters(bw_c, bw);
-	afgw_bundle_watch_close(bw); /* no more offers */
-	bw = NULL;
+	gw_bundle_counters(&g, bw_c);
+	afgw_bundle_watch_close(g.bw); /* no more offers */
+	g.bw = NULL;
 	afgw_pipeline_finish(p);
-	afgw_fleet_flush(fleet);  /* the last notes, for the gateways that come next */
-	if (notify && afgw_notify_flush(notify, 60000) != 0)
+	afgw_fleet_flush(g.fleet);  /* the last notes, for the gateways that come next */
+	if (g.notify && afgw_notify_flush(g.notify, 60000) != 0)
 		afgw_log(AFGW_LOG_WARN, "warnings still waiting after 60 s; the spool keeps them");
 	double secs = now_s() - pg.start;
 	progress_show(&pg, afgw_pipeline_scored(p), true);
@@ -740,36 +618,14 @@ static int cmd_replay(int argc, char **argv)
 		status = 1;
 	}
 	if (!quiet && opened)
-		replay_summary(&st, rep, fleet, sub, notify, cfg.bundle.trust ? bw_c : NULL, opened,
-			       secs);
+		replay_summary(&st, g.rep, g.fleet, g.sub, g.notify, cfg.bundle.trust ? bw_c : NULL,
+			       opened, secs);
 out:
-	afgw_bundle_watch_close(bw);
-	afgw_pipeline_free(p);
-	afgw_notify_close(notify);
-	afgw_sign_key_free(gk);
-	afgw_sub_close(sub);
-	afgw_fleet_close(fleet);
+	gw_stop(&g);
 	if (out && out != stdout)
 		fclose(out);
-	afgw_rep_close(rep);
-	afgw_ruleset_free(rs);
 	afgw_config_fini(&cfg);
 	return status;
-}
-
-/* ---- not yet ------------------------------------------------------ */
-
-static int cmd_later(int argc, char **argv, const char *name, const char *usage)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage, stdout);
-			return 0;
-		}
-	}
-	fprintf(stderr, "afgw %s: not available in this build yet (see 'afgw %s --help')\n", name,
-		name);
-	return 1;
 }
 
 int main(int argc, char **argv)
@@ -795,7 +651,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
-		return cmd_later(argc - 1, argv + 1, "run", usage_run);
+		return afgw_cmd_run(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return usage_error(NULL, "unknown option '%s'", cmd);
 	return usage_error(NULL, "unknown command '%s'", cmd);

@@ -329,6 +329,25 @@ int afgw_capture_next(struct afgw_capture *c, struct afgw_frame *f)
 	return -EIO;
 }
 
+int afgw_capture_pollable(struct afgw_capture *c, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	if (c->is_file) {
+		snprintf(err, errlen, "%s: a file cannot be polled", c->name);
+		return -EINVAL;
+	}
+	if (pcap_setnonblock(c->p, 1, ebuf) != 0) {
+		snprintf(err, errlen, "%s: cannot make the capture non-blocking: %s", c->name, ebuf);
+		return -EIO;
+	}
+	int fd = pcap_get_selectable_fd(c->p);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: the capture has no file descriptor to poll", c->name);
+		return -EIO;
+	}
+	return fd;
+}
+
 const char *afgw_capture_error(const struct afgw_capture *c)
 {
 	return c->err;

@@ -118,6 +118,14 @@ void afgw_config_default(struct afgw_config *cfg)
 
 	cfg->output.events = NULL; /* "-" */
 	cfg->output.evidence = true;
+	cfg->output.allow_events = false;
+	cfg->run.interfaces = NULL;
+	cfg->run.filter = NULL;
+	cfg->run.snaplen = 65535;
+	cfg->run.buffer = 64 * MiB;
+	cfg->run.promisc = true;
+	cfg->run.user = NULL;
+	cfg->run.metrics = NULL;
 }
 
 void afgw_config_fini(struct afgw_config *cfg)
@@ -137,6 +145,10 @@ void afgw_config_fini(struct afgw_config *cfg)
 	free(cfg->bundle.trust);
 	free(cfg->bundle.state_dir);
 	free(cfg->bundle.scope);
+	free(cfg->run.interfaces);
+	free(cfg->run.filter);
+	free(cfg->run.user);
+	free(cfg->run.metrics);
 	afgw_config_default(cfg);
 }
 
@@ -269,6 +281,16 @@ static const struct key keys[] = {
 	SEC("output"),
 	{ "output.events", T_EVENTS, AT(output.events), 0, PATH_TEXT_MAX, 0 },
 	{ "output.evidence", T_BOOL, AT(output.evidence), 0, 0, 0 },
+	{ "output.allow_events", T_BOOL, AT(output.allow_events), 0, 0, 0 },
+
+	SEC("run"),
+	{ "run.interfaces", T_STR, AT(run.interfaces), 1, PATH_TEXT_MAX, 0 },
+	{ "run.filter", T_STR, AT(run.filter), 1, PATH_TEXT_MAX, 0 },
+	{ "run.snaplen", T_UINT, AT(run.snaplen), 256, 262144, 0 },
+	{ "run.buffer", T_SIZE, AT(run.buffer), 1 * MiB, 4 * GiB, 0 },
+	{ "run.promisc", T_BOOL, AT(run.promisc), 0, 0, 0 },
+	{ "run.user", T_STR, AT(run.user), 1, 64, 0 },
+	{ "run.metrics", T_STR, AT(run.metrics), 1, 128, 0 },
 };
 /* clang-format on */
 #define N_KEYS AFGW_ARRAY_SIZE(keys)

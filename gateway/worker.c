@@ -320,6 +320,7 @@ struct afgw_pipeline {
 	struct afgw_sub *sub;
 	struct afgw_notify *notify;
 	FILE *out;
+	bool skip_allow;
 	unsigned n;
 	bool threaded;
 	struct worker *w;
@@ -841,7 +842,7 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 	if (p->sub && scanned && to_person && callee.len)
 		warn_subscriber(p, r, caller, callee, &v);
 
-	if (p->out && r->json_len) {
+	if (p->out && r->json_len && !(p->skip_allow && scanned && v.action == AFGW_ALLOW)) {
 		afgw_jbuf_reset(&p->vb);
 		p->vb.need_comma = true;
 		if (scanned) {
@@ -1001,6 +1002,7 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->sub = o->sub;
 	p->notify = o->notify;
 	p->out = o->out;
+	p->skip_allow = o->skip_allow;
 	p->n = cfg->workers;
 	p->threaded = p->n > 1;
 	p->st.workers = p->n;

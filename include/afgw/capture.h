@@ -67,6 +67,14 @@ int afgw_capture_open_live(struct afgw_capture **out, const char *ifname,
  */
 int afgw_capture_next(struct afgw_capture *c, struct afgw_frame *f);
 
+/*
+ * Live capture only: make c non-blocking and return a descriptor to poll
+ * for readability (afgw_capture_next then returns 0 at once when nothing
+ * is waiting), so one thread can serve several interfaces.  Returns the
+ * descriptor or -errno with one line in err.
+ */
+int afgw_capture_pollable(struct afgw_capture *c, char *err, size_t errlen);
+
 /* Last error as one line ("FILE: damaged at byte N: reason"), or "". */
 const char *afgw_capture_error(const struct afgw_capture *c);
 

@@ -112,6 +112,20 @@ struct afgw_config_output {
 	char *events;                  /* "-" (stdout, the default), a file path, or "none";
 	                                  NULL means "-" (the file's "-" is stored as NULL) */
 	bool evidence;                 /* locate regex evidence for reported hits; default true */
+	bool allow_events;             /* afgw run: also write allow verdicts; default false
+	                                  (afgw replay always writes every message) */
+};
+
+struct afgw_config_run {
+	char *interfaces;              /* tap: the mirror ports, comma-separated ("eth1,eth2") */
+	char *filter;                  /* BPF filter of the captures; NULL: everything */
+	unsigned snaplen;              /* default 65535 */
+	size_t buffer;                 /* kernel capture buffer per interface; default 64 MiB */
+	bool promisc;                  /* default true */
+	char *user;                    /* after opening the captures, run as this user (and its
+	                                  group); NULL: stay as started */
+	char *metrics;                 /* "ADDRESS:PORT" of the Prometheus / health endpoint;
+	                                  NULL: none */
 };
 
 struct afgw_config {
@@ -132,6 +146,7 @@ struct afgw_config {
 	struct afgw_config_notify notify;
 	struct afgw_config_bundle bundle;
 	struct afgw_config_output output;
+	struct afgw_config_run run;
 };
 
 /* Fill cfg with the defaults above (no allocation). */

@@ -56,6 +56,7 @@ struct afgw_pipeline_opts {
 	struct afgw_notify *notify;     /* NULL: no warnings written (counted); this thread
 	                                   is its producer */
 	FILE *out;                      /* Event JSON lines; NULL: none */
+	bool skip_allow;                /* no lines for allow verdicts (afgw run's default) */
 };
 
 struct afgw_pipeline_stats {
