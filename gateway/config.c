@@ -119,6 +119,8 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->output.events = NULL; /* "-" */
 	cfg->output.evidence = true;
 	cfg->output.allow_events = false;
+	cfg->output.clear_numbers = false;
+	cfg->output.pseudonym_key = NULL;
 	cfg->run.interfaces = NULL;
 	cfg->run.filter = NULL;
 	cfg->run.snaplen = 65535;
@@ -145,6 +147,7 @@ void afgw_config_fini(struct afgw_config *cfg)
 	free(cfg->bundle.trust);
 	free(cfg->bundle.state_dir);
 	free(cfg->bundle.scope);
+	free(cfg->output.pseudonym_key);
 	free(cfg->run.interfaces);
 	free(cfg->run.filter);
 	free(cfg->run.user);
@@ -282,6 +285,8 @@ static const struct key keys[] = {
 	{ "output.events", T_EVENTS, AT(output.events), 0, PATH_TEXT_MAX, 0 },
 	{ "output.evidence", T_BOOL, AT(output.evidence), 0, 0, 0 },
 	{ "output.allow_events", T_BOOL, AT(output.allow_events), 0, 0, 0 },
+	{ "output.clear_numbers", T_BOOL, AT(output.clear_numbers), 0, 0, 0 },
+	{ "output.pseudonym_key", T_STR, AT(output.pseudonym_key), 1, PATH_TEXT_MAX, 0 },
 
 	SEC("run"),
 	{ "run.interfaces", T_STR, AT(run.interfaces), 1, PATH_TEXT_MAX, 0 },

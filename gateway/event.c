@@ -17,6 +17,7 @@
  * would write.
  */
 #include "afgw/event.h"
+#include "afgw/keys.h"
 
 /* Fixed text of the longest line (keys, punctuation, literals, ts, ints). */
 #define FIXED_MAX 640
@@ -78,11 +79,17 @@ static char *str_or_null(char *o, struct afgw_str s, bool present)
 	return LIT(o, "null");
 }
 
-static char *number(char *o, const struct afgw_number *n, bool has)
+static char *number(char *o, const struct afgw_number *n, bool has,
+		    const struct afgw_event_privacy *priv)
 {
-	if (has && n->kind != AFGW_NUMBER_EMPTY)
-		return afgw_json_put_str(o, n->canon, n->len, false);
-	return LIT(o, "null");
+	if (!has || n->kind == AFGW_NUMBER_EMPTY)
+		return LIT(o, "null");
+	if (priv) {
+		char p[AFGW_PSEUDONYM_TEXT];
+		afgw_pseudonym(priv->key, n->canon, n->len, p);
+		return afgw_json_put_str(o, p, strlen(p), false);
+	}
+	return afgw_json_put_str(o, n->canon, n->len, false);
 }
 
 static char *cstr(char *o, const char *s)
@@ -92,9 +99,16 @@ static char *cstr(char *o, const char *s)
 	return afgw_json_put_str(o, s, strlen(s), false);
 }
 
-/* Contract in event.h; the order of the keys is part of the format. */
 void afgw_event_json_fields(struct afgw_jbuf *b, const struct afgw_event *ev)
 {
+	afgw_event_json_fields_private(b, ev, NULL);
+}
+
+/* Contract in event.h; the order of the keys is part of the format. */
+void afgw_event_json_fields_private(struct afgw_jbuf *b, const struct afgw_event *ev,
+				    const struct afgw_event_privacy *priv)
+{
+	bool clear = priv == NULL;
 	char *o = afgw_jbuf_room(b, line_max(ev));
 	if (!o)
 		return;
@@ -135,32 +149,32 @@ void afgw_event_json_fields(struct afgw_jbuf *b, const struct afgw_event *ev)
 		o = LIT(o, ",\"cseq\":");
 		o = put_uint(o, m->cseq);
 		o = LIT(o, ",\"ruri\":");
-		o = str_or_null(o, m->ruri, m->is_request);
+		o = str_or_null(o, m->ruri, m->is_request && clear);
 		o = LIT(o, ",\"from\":");
-		o = number(o, &ev->from, ev->has_from);
+		o = number(o, &ev->from, ev->has_from, priv);
 		o = LIT(o, ",\"from_uri\":");
-		o = str_or_null(o, m->from.uri, m->from.present);
+		o = str_or_null(o, m->from.uri, m->from.present && clear);
 		o = LIT(o, ",\"from_raw\":");
-		o = str_or_null(o, ev->from_raw, ev->has_from);
+		o = str_or_null(o, ev->from_raw, ev->has_from && clear);
 		o = LIT(o, ",\"to\":");
-		o = number(o, &ev->to, ev->has_to);
+		o = number(o, &ev->to, ev->has_to, priv);
 		o = LIT(o, ",\"to_uri\":");
-		o = str_or_null(o, m->to.uri, m->to.present);
+		o = str_or_null(o, m->to.uri, m->to.present && clear);
 		o = LIT(o, ",\"to_raw\":");
-		o = str_or_null(o, ev->to_raw, ev->has_to);
+		o = str_or_null(o, ev->to_raw, ev->has_to && clear);
 		o = LIT(o, ",\"pai\":");
-		o = number(o, &ev->pai, ev->has_pai);
+		o = number(o, &ev->pai, ev->has_pai, priv);
 		o = LIT(o, ",\"user_agent\":");
 		o = str_or_null(o, m->user_agent, true);
 	} else {
 		o = LIT(o, ",\"from\":");
-		o = number(o, &ev->from, ev->has_from);
+		o = number(o, &ev->from, ev->has_from, priv);
 		o = LIT(o, ",\"from_raw\":");
-		o = str_or_null(o, ev->from_raw, ev->has_from);
+		o = str_or_null(o, ev->from_raw, ev->has_from && clear);
 		o = LIT(o, ",\"to\":");
-		o = number(o, &ev->to, ev->has_to);
+		o = number(o, &ev->to, ev->has_to, priv);
 		o = LIT(o, ",\"to_raw\":");
-		o = str_or_null(o, ev->to_raw, ev->has_to);
+		o = str_or_null(o, ev->to_raw, ev->has_to && clear);
 	}
 	if (ev->is_sms) {
 		o = LIT(o, ",\"op\":");
@@ -168,7 +182,7 @@ void afgw_event_json_fields(struct afgw_jbuf *b, const struct afgw_event *ev)
 		o = LIT(o, ",\"data_coding\":");
 		o = ev->data_coding >= 0 ? put_int(o, ev->data_coding) : LIT(o, "null");
 		o = LIT(o, ",\"text\":");
-		if (ev->binary || !ev->text)
+		if (ev->binary || !ev->text || !clear)
 			o = LIT(o, "null");
 		else
 			o = afgw_json_put_str(o, ev->text, ev->text_len, false);

@@ -99,6 +99,7 @@ int gw_start(struct gw *g, const struct gw_opts *o)
 	struct afgw_pipeline_opts po = {
 		.cfg = cfg, .rs = g->rs, .rep = g->rep, .fleet = g->fleet, .sub = g->sub,
 		.notify = g->notify, .out = o->out, .skip_allow = !o->allow_events,
+		.privacy = o->privacy,
 	};
 	rc = afgw_pipeline_new(&po, &g->p);
 	if (rc != 0)

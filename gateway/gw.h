@@ -39,6 +39,7 @@ struct gw_opts {
 	bool fleet_wait;               /* replay: fleet answers at round boundaries */
 	FILE *out;                     /* Event JSON lines, or NULL */
 	bool allow_events;             /* also write the events of allow verdicts */
+	const struct afgw_event_privacy *privacy; /* NULL: numbers and text in clear */
 };
 
 /*

@@ -624,3 +624,56 @@ fail:
 	sodium_free(g);
 	return rc;
 }
+
+void afgw_pseudonym(const uint8_t key[AFGW_PSEUDONYM_KEY_BYTES], const char *s, size_t n,
+		    char out[AFGW_PSEUDONYM_TEXT])
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	static const char hex[] = "0123456789abcdef";
+	crypto_shorthash(h, (const uint8_t *)s, n, key);
+	out[0] = 'p';
+	out[1] = ':';
+	for (size_t i = 0; i < sizeof(h); i++) {
+		out[2 + 2 * i] = hex[h[i] >> 4];
+		out[3 + 2 * i] = hex[h[i] & 15];
+	}
+	out[2 + 2 * sizeof(h)] = '\0';
+}
+
+int afgw_pseudonym_key_load(const char *path, uint8_t key[AFGW_PSEUDONYM_KEY_BYTES], char *err,
+			    size_t errlen)
+{
+	char buf[KEYFILE_MAX];
+	size_t len;
+	int rc = read_keyfile(path, true, buf, &len, err, errlen);
+	if (rc)
+		return rc;
+	size_t n = 0;
+	unsigned char v[2 * AFGW_PSEUDONYM_KEY_BYTES];
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0 || n == sizeof(v)) {
+			n = 0;
+			break;
+		}
+		v[n++] = (unsigned char)d;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	if (n != sizeof(v)) {
+		sodium_memzero(v, sizeof(v));
+		return fail(err, errlen, -EINVAL, "%s: not a pseudonym key (32 hex digits)", path);
+	}
+	for (size_t i = 0; i < AFGW_PSEUDONYM_KEY_BYTES; i++)
+		key[i] = (uint8_t)(v[2 * i] << 4 | v[2 * i + 1]);
+	sodium_memzero(v, sizeof(v));
+	return 0;
+}
+
+void afgw_pseudonym_key_random(uint8_t key[AFGW_PSEUDONYM_KEY_BYTES])
+{
+	randombytes_buf(key, AFGW_PSEUDONYM_KEY_BYTES);
+}

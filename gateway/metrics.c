@@ -14,11 +14,12 @@
  * answered before any of it is read (a POST with a gigabyte of
  * Content-Length gets its 405 at once, and the connection is closed after
  * it); bodiless requests are answered when microhttpd has seen their end,
- * which keeps HTTP/1.1 connections alive between scrapes.  The 404 / 405 / 500 responses are made once at open
- * and shared.  A scrape renders into a fresh malloc'd buffer (sized from
- * the previous scrape) that microhttpd frees once it has been sent;
- * scrapes hold a mutex around the callbacks, so the daemon's callbacks
- * never run twice at once whatever microhttpd's threading.
+ * which keeps HTTP/1.1 connections alive between scrapes.  The 404, 405
+ * and 500 responses are made once at open and shared.  A scrape renders
+ * into a fresh malloc'd buffer (sized from the previous scrape) that
+ * microhttpd frees once it has been sent; scrapes hold a mutex around the
+ * callbacks, so the daemon's callbacks never run twice at once whatever
+ * microhttpd's threading.
  *
  * Not here: what the numbers are (the daemon's render callback) and TLS
  * or authentication (bind to a management address instead).
@@ -41,9 +42,9 @@
 #include <microhttpd.h>
 
 #define CONN_LIMIT   32u
-#define CONN_TIMEOUT 10u                 /* seconds */
+#define CONN_TIMEOUT 10u /* seconds */
 #define BUF_MIN      4096u
-#define BUF_MAX      ((size_t)64 << 20)  /* a bigger scrape is a bug: 500 */
+#define BUF_MAX      ((size_t)64 << 20) /* a bigger scrape is a bug: 500 */
 #define WHY_MAX      256u
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -51,8 +52,8 @@
 struct afgw_metrics {
 	struct MHD_Daemon *d;
 	struct afgw_metrics_ops ops;
-	pthread_mutex_t lock;   /* one scrape (render or health) at a time */
-	size_t hint;            /* the last scrape's size, under lock */
+	pthread_mutex_t lock; /* one scrape (render or health) at a time */
+	size_t hint;          /* the last scrape's size, under lock */
 	struct MHD_Response *r404, *r405, *r500;
 };
 
@@ -133,7 +134,7 @@ static bool valid_name(const char *s, bool colon, size_t max)
 	for (; s[i]; i++) {
 		char c = s[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-			  (c == ':' && colon) || (i > 0 && c >= '0' && c <= '9');
+		          (c == ':' && colon) || (i > 0 && c >= '0' && c <= '9');
 		if (!ok || i >= max)
 			return false;
 	}
@@ -145,8 +146,8 @@ static bool valid_name(const char *s, bool colon, size_t max)
  * name changes, then "name{k=\"v\",...} ".  false (and failed) on a bad
  * name or label list: nothing is written then.
  */
-static bool head(struct afgw_metrics_buf *b, const char *name, const char *help,
-		 const char *type, const char *const *labels)
+static bool head(struct afgw_metrics_buf *b, const char *name, const char *help, const char *type,
+                 const char *const *labels)
 {
 	if (b->failed)
 		return false;
@@ -194,7 +195,7 @@ bad:
 }
 
 void afgw_metrics_counter(struct afgw_metrics_buf *b, const char *name, const char *help,
-			  const char *const *labels, uint64_t value)
+                          const char *const *labels, uint64_t value)
 {
 	if (!head(b, name, help, "counter", labels))
 		return;
@@ -204,7 +205,7 @@ void afgw_metrics_counter(struct afgw_metrics_buf *b, const char *name, const ch
 }
 
 void afgw_metrics_gauge(struct afgw_metrics_buf *b, const char *name, const char *help,
-			const char *const *labels, double value)
+                        const char *const *labels, double value)
 {
 	if (!head(b, name, help, "gauge", labels))
 		return;
@@ -230,7 +231,7 @@ void afgw_metrics_gauge(struct afgw_metrics_buf *b, const char *name, const char
 /* The server                                                             */
 
 static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned code, const char *text,
-				  size_t len)
+                                  size_t len)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -311,7 +312,7 @@ static bool has_body(struct MHD_Connection *c)
 }
 
 static enum MHD_Result answer(struct afgw_metrics *m, struct MHD_Connection *c, const char *url,
-			      const char *method)
+                              const char *method)
 {
 	bool metrics = strcmp(url, "/metrics") == 0;
 	bool health = strcmp(url, "/healthz") == 0;
@@ -335,8 +336,8 @@ static enum MHD_Result answer(struct afgw_metrics *m, struct MHD_Connection *c, 
  * discard whatever they are given.
  */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
 	static int waiting, answered;
 	struct afgw_metrics *m = cls;
@@ -372,7 +373,7 @@ static const char *quoted(const char *s, char *out, size_t cap)
  * -EINVAL with the reason in *why.
  */
 static int parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen,
-			const char **why)
+                        const char **why)
 {
 	char host[INET6_ADDRSTRLEN];
 	const char *h, *he, *p;
@@ -470,7 +471,7 @@ fail:;
 }
 
 int afgw_metrics_open(const char *listen, const struct afgw_metrics_ops *ops,
-		      struct afgw_metrics **out, char *err, size_t errlen)
+                      struct afgw_metrics **out, char *err, size_t errlen)
 {
 	struct afgw_metrics *m = NULL;
 	struct sockaddr_storage sa;
@@ -486,8 +487,8 @@ int afgw_metrics_open(const char *listen, const struct afgw_metrics_ops *ops,
 	}
 	rc = parse_listen(listen, &sa, &salen, &why);
 	if (rc < 0) {
-		snprintf(err, errlen, "listen address \"%s\": %s",
-			 quoted(listen, q, sizeof(q)), why);
+		snprintf(err, errlen, "listen address \"%s\": %s", quoted(listen, q, sizeof(q)),
+		         why);
 		return rc;
 	}
 
@@ -505,10 +506,13 @@ int afgw_metrics_open(const char *listen, const struct afgw_metrics_ops *ops,
 	}
 
 	static const char nf[] = "not found\n", na[] = "method not allowed\n",
-			  ie[] = "rendering the metrics failed\n";
-	m->r404 = MHD_create_response_from_buffer(sizeof(nf) - 1, (void *)nf, MHD_RESPMEM_PERSISTENT);
-	m->r405 = MHD_create_response_from_buffer(sizeof(na) - 1, (void *)na, MHD_RESPMEM_PERSISTENT);
-	m->r500 = MHD_create_response_from_buffer(sizeof(ie) - 1, (void *)ie, MHD_RESPMEM_PERSISTENT);
+	                  ie[] = "rendering the metrics failed\n";
+	m->r404 =
+	    MHD_create_response_from_buffer(sizeof(nf) - 1, (void *)nf, MHD_RESPMEM_PERSISTENT);
+	m->r405 =
+	    MHD_create_response_from_buffer(sizeof(na) - 1, (void *)na, MHD_RESPMEM_PERSISTENT);
+	m->r500 =
+	    MHD_create_response_from_buffer(sizeof(ie) - 1, (void *)ie, MHD_RESPMEM_PERSISTENT);
 	if (!m->r404 || !m->r405 || !m->r500 ||
 	    !MHD_add_response_header(m->r405, MHD_HTTP_HEADER_ALLOW, "GET, HEAD")) {
 		rc = -ENOMEM;
@@ -520,7 +524,7 @@ int afgw_metrics_open(const char *listen, const struct afgw_metrics_ops *ops,
 	if (fd < 0) {
 		rc = fd;
 		snprintf(err, errlen, "cannot listen on %s: %s", quoted(listen, q, sizeof(q)),
-			 strerror(-rc));
+		         strerror(-rc));
 		goto fail;
 	}
 	/* The socket's identity, to tell below whether a failed start
@@ -535,18 +539,17 @@ int afgw_metrics_open(const char *listen, const struct afgw_metrics_ops *ops,
 
 	/* No MHD_USE_ERROR_LOG: microhttpd stays silent; errors are ours. */
 	errno = 0;
-	m->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, m,
-				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
-				MHD_OPTION_END);
+	m->d = MHD_start_daemon(
+	    MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT, MHD_OPTION_END);
 	if (!m->d) {
 		rc = errno > 0 ? -errno : -EIO;
 		struct stat now;
 		if (fstat(fd, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
 			close(fd);
 		snprintf(err, errlen, "cannot start the HTTP server on %s: %s",
-			 quoted(listen, q, sizeof(q)), strerror(-rc));
+		         quoted(listen, q, sizeof(q)), strerror(-rc));
 		goto fail;
 	}
 	*out = m;

@@ -35,6 +35,7 @@
 
 #include "gw.h"
 #include "afgw/capture.h"
+#include "afgw/keys.h"
 #include "afgw/log.h"
 #include "afgw/metrics.h"
 #include "afgw/rules.h"
@@ -345,11 +346,30 @@ int afgw_cmd_run(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	static struct afgw_event_privacy priv;
+	if (!cfg.output.clear_numbers) {
+		char kerr[AFGW_KEY_ERR] = "cannot initialise libsodium";
+		if (afgw_keys_init() != 0 ||
+		    (cfg.output.pseudonym_key &&
+		     afgw_pseudonym_key_load(cfg.output.pseudonym_key, priv.key, kerr,
+					     sizeof(kerr)) != 0)) {
+			fprintf(stderr, "afgw run: output.pseudonym_key: %s\n", kerr);
+			status = 2;
+			goto out;
+		}
+		if (!cfg.output.pseudonym_key) {
+			afgw_pseudonym_key_random(priv.key);
+			afgw_log(AFGW_LOG_INFO, "numbers in events are pseudonyms under a new "
+						"random key (output.pseudonym_key keeps them across "
+						"restarts)");
+		}
+	}
 	struct gw_opts go = {
 		.rules_dir = cfg.rules ? cfg.rules : afgw_rules_default_dir(),
 		.redis_wait_ms = 15000,
 		.out = out,
 		.allow_events = cfg.output.allow_events,
+		.privacy = cfg.output.clear_numbers ? NULL : &priv,
 	};
 	status = gw_start(&g, &go);
 	if (status)

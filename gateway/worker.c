@@ -321,6 +321,7 @@ struct afgw_pipeline {
 	struct afgw_notify *notify;
 	FILE *out;
 	bool skip_allow;
+	const struct afgw_event_privacy *privacy;
 	unsigned n;
 	bool threaded;
 	struct worker *w;
@@ -426,7 +427,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	afgw_jbuf_reset(&w->jb);
 	if (p->out) {
 		afgw_json_obj_begin(&w->jb);
-		afgw_event_json_fields(&w->jb, ev);
+		afgw_event_json_fields_private(&w->jb, ev, p->privacy);
 	}
 
 	size_t caller_len = caller ? min_sz(caller->len, 255) : 0;
@@ -1003,6 +1004,7 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->notify = o->notify;
 	p->out = o->out;
 	p->skip_allow = o->skip_allow;
+	p->privacy = o->privacy;
 	p->n = cfg->workers;
 	p->threaded = p->n > 1;
 	p->st.workers = p->n;

@@ -114,6 +114,10 @@ struct afgw_config_output {
 	bool evidence;                 /* locate regex evidence for reported hits; default true */
 	bool allow_events;             /* afgw run: also write allow verdicts; default false
 	                                  (afgw replay always writes every message) */
+	bool clear_numbers;            /* afgw run: numbers in clear and SMS text in events;
+	                                  default false (keyed pseudonyms, no text) */
+	char *pseudonym_key;           /* file with the pseudonyms' key (32 hex digits);
+	                                  NULL: a new random key at each start */
 };
 
 struct afgw_config_run {

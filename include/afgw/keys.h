@@ -96,6 +96,23 @@ int afgw_box_pub_parse(const char *text, size_t len, uint8_t pk[AFGW_BOX_PUBLIC_
 /* The key id of a signing public key (hex, NUL-terminated). */
 void afgw_key_id(const uint8_t pk[AFGW_SIGN_PUBLIC_BYTES], char id[AFGW_KEY_ID_HEX]);
 
+/*
+ * Keyed pseudonym of a subscriber number for logs and events: SipHash-2-4
+ * (crypto_shorthash) of s under a 16-byte key, as "p:" and 16 lowercase
+ * hex digits (NUL-terminated).  The same number gives the same pseudonym
+ * under the same key, so an operator can follow a caller through events
+ * without seeing the number.
+ */
+#define AFGW_PSEUDONYM_KEY_BYTES 16
+#define AFGW_PSEUDONYM_TEXT 19     /* "p:" + 16 hex + NUL */
+void afgw_pseudonym(const uint8_t key[AFGW_PSEUDONYM_KEY_BYTES], const char *s, size_t n,
+		    char out[AFGW_PSEUDONYM_TEXT]);
+/* The key from a file of 32 hex digits (mode 0600, like a secret key).  0 or -errno + err. */
+int afgw_pseudonym_key_load(const char *path, uint8_t key[AFGW_PSEUDONYM_KEY_BYTES], char *err,
+			    size_t errlen);
+/* A random key (afgw_keys_init first). */
+void afgw_pseudonym_key_random(uint8_t key[AFGW_PSEUDONYM_KEY_BYTES]);
+
 /* base64 (standard, padded) of n bytes into out (cap >= 4 * ((n + 2) / 3) + 1). */
 void afgw_base64(const uint8_t *p, size_t n, char *out, size_t cap);
 /* Decode; returns the number of bytes, or -EINVAL (bad text or more than cap). */

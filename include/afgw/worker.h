@@ -29,6 +29,7 @@
 #include "afgw/capture.h"
 #include "afgw/config.h"
 #include "afgw/dissect.h"
+#include "afgw/event.h"
 #include "afgw/fleet.h"
 #include "afgw/match.h"
 #include "afgw/notify.h"
@@ -57,6 +58,8 @@ struct afgw_pipeline_opts {
 	                                   is its producer */
 	FILE *out;                      /* Event JSON lines; NULL: none */
 	bool skip_allow;                /* no lines for allow verdicts (afgw run's default) */
+	const struct afgw_event_privacy *privacy; /* numbers as pseudonyms, no SMS text in the
+	                                   events (afgw run's default); NULL: in clear */
 };
 
 struct afgw_pipeline_stats {

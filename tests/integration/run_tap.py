@@ -11,7 +11,8 @@ holds the blacklist and a registered subscriber.  Checks:
 
   - every MESSAGE gets a verdict: the blacklisted caller's block (with a
     reputation reason), the others allow; events are written for warn and
-    block only (output.allow_events off), numbers canonical;
+    block only (output.allow_events off), with numbers as keyed pseudonyms
+    and no SMS text or URIs (output.clear_numbers off);
   - the registered subscriber gets sealed warnings (afgwctl inbox);
   - the metrics endpoint answers in Prometheus text and its counters add
     up (messages = verdicts + unscanned); /healthz says ok;
@@ -283,13 +284,19 @@ def body(afgw, ctl, work, redis, procs):
     check(all(e["verdict"]["action"] != "allow" for e in allv),
           "only warn / block events without output.allow_events")
     msgs_bad = [e for e in allv if e.get("method") == "MESSAGE"]
-    check(len(msgs_bad) >= 15 and all(e["from"] == "+86" + BAD and
-                                       e["verdict"]["action"] == "block" and
+    check(len(msgs_bad) >= 15 and all(e["verdict"]["action"] == "block" and
                                        any(r["source"] == "reputation"
                                            for r in e["verdict"]["reasons"])
                                        for e in msgs_bad),
           "the blacklisted caller's MESSAGEs blocked with a reputation reason (%d)" %
           len(msgs_bad))
+    # privacy: numbers are keyed pseudonyms (one per number), no SMS text, no URI
+    pseud = {e["from"] for e in msgs_bad}
+    check(len(pseud) == 1 and pseud.pop().startswith("p:"), "the caller as one pseudonym")
+    check(all(e.get("text") is None and e.get("from_uri") is None and e.get("ruri") is None
+              for e in allv), "no SMS text and no URIs in the events")
+    raw = open(events + ".1").read() + (open(events).read() if os.path.exists(events) else "")
+    check(BAD not in raw and TO not in raw, "no subscriber number in clear in the events")
     ib = sh(ctl, "inbox", "--account", "alice", "--key", os.path.join(work, "alice.key"),
             "--gateway-key", os.path.join(work, "gw.pub"), "--json", "--redis", redis.url,
             check_rc=False)

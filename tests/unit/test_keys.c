@@ -582,6 +582,47 @@ static void remove_dir(const char *d)
 	rmdir(d);
 }
 
+/* Pseudonyms: deterministic per key, different across keys; the key file. */
+static void test_pseudonym(void)
+{
+	uint8_t k1[AFGW_PSEUDONYM_KEY_BYTES], k2[AFGW_PSEUDONYM_KEY_BYTES];
+	char a[AFGW_PSEUDONYM_TEXT], b[AFGW_PSEUDONYM_TEXT], c[AFGW_PSEUDONYM_TEXT];
+	char path[128];
+	snprintf(path, sizeof(path), "%s/pseudonym.key", dir);
+	FILE *f = fopen(path, "w");
+	fputs("000102030405060708090a0b0c0d0e0F\n", f);
+	fclose(f);
+	chmod(path, 0600);
+	char err[AFGW_KEY_ERR];
+	CHECK_INT(afgw_pseudonym_key_load(path, k1, err, sizeof(err)), 0);
+	CHECK_INT(k1[0], 0);
+	CHECK_INT(k1[15], 15);
+	afgw_pseudonym(k1, "+8613800138000", 14, a);
+	afgw_pseudonym(k1, "+8613800138000", 14, b);
+	CHECK(strcmp(a, b) == 0);
+	CHECK_INT(strlen(a), 18);
+	CHECK(!strncmp(a, "p:", 2));
+	afgw_pseudonym(k1, "+8613800138001", 14, c);
+	CHECK(strcmp(a, c) != 0);
+	afgw_pseudonym_key_random(k2);
+	afgw_pseudonym(k2, "+8613800138000", 14, c);
+	CHECK(strcmp(a, c) != 0);
+	/* refused: too open, too short, not hex */
+	chmod(path, 0644);
+	CHECK_INT(afgw_pseudonym_key_load(path, k1, err, sizeof(err)), -EPERM);
+	f = fopen(path, "w");
+	fputs("0001020304\n", f);
+	fclose(f);
+	chmod(path, 0600);
+	CHECK_INT(afgw_pseudonym_key_load(path, k1, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "32 hex digits") != NULL);
+	f = fopen(path, "w");
+	fputs("zz0102030405060708090a0b0c0d0e0f\n", f);
+	fclose(f);
+	CHECK_INT(afgw_pseudonym_key_load(path, k1, err, sizeof(err)), -EINVAL);
+	unlink(path);
+}
+
 int main(void)
 {
 	CHECK_INT(afgw_keys_init(), 0);
@@ -598,6 +639,7 @@ int main(void)
 	test_generate_box();
 	test_permissions();
 	test_bad_files();
+	test_pseudonym();
 	remove_dir(dir);
 	return check_report();
 }

@@ -39,7 +39,7 @@ static double now_s(void)
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 	nanosleep(&t, NULL);
 }
 
@@ -59,7 +59,7 @@ enum mode { EXACT, BAD, MANY, SLOW };
 
 struct state {
 	enum mode mode;
-	atomic_uint_fast64_t bumped;   /* bumped by another thread (MANY) */
+	atomic_uint_fast64_t bumped; /* bumped by another thread (MANY) */
 	atomic_int in_render, overlaps;
 	atomic_int renders;
 	atomic_int slow_started, slow_done;
@@ -108,26 +108,37 @@ static const char exact_text[] =
 
 static void render_exact(struct afgw_metrics_buf *b)
 {
-	static const char *const sip[] = { "proto", "sip", NULL };
-	static const char *const smpp[] = { "proto", "smpp", NULL };
-	static const char *const v1[] = { "action", "block", "category", "wangiri", NULL };
-	static const char *const v2[] = { "action", "a\"b\\c\nd", "category", "", NULL };
-	static const char *const none[] = { NULL };
+	static const char *const sip[] = {"proto", "sip", NULL};
+	static const char *const smpp[] = {"proto", "smpp", NULL};
+	static const char *const v1[] = {"action", "block", "category", "wangiri", NULL};
+	static const char *const v2[] = {"action", "a\"b\\c\nd", "category", "", NULL};
+	static const char *const none[] = {NULL};
 	afgw_metrics_counter(b, "afgw_messages_total", "Messages seen, by protocol.", sip, 12);
 	afgw_metrics_counter(b, "afgw_messages_total", "Messages seen, by protocol.", smpp, 0);
-	afgw_metrics_counter(b, "afgw_scrapes_total",
-			     "Scrapes \"served\" \\ so far.\nSecond line.", NULL, UINT64_MAX);
+	afgw_metrics_counter(b, "afgw_scrapes_total", "Scrapes \"served\" \\ so far.\nSecond line.",
+	                     NULL, UINT64_MAX);
 	afgw_metrics_counter(b, "afgw_verdicts_total", "Verdicts.", v1, 7);
 	afgw_metrics_counter(b, "afgw_verdicts_total", "Verdicts.", v2, 1);
 	afgw_metrics_gauge(b, "afgw_ruleset_age_seconds", "Age of the ruleset.", none, 42.0);
-	static const double lag[] = { 0.1,     -1.5,   NAN,         INFINITY,  -INFINITY,
-				      1e300,   0.0,    -0.0,        0x1p53,    -0x1p53 + 1,
-				      0x1p54,  1e17,   4.9406564584124654e-324, -DBL_MAX,
-				      123456789012.0 };
+	static const double lag[] = {0.1,
+	                             -1.5,
+	                             NAN,
+	                             INFINITY,
+	                             -INFINITY,
+	                             1e300,
+	                             0.0,
+	                             -0.0,
+	                             0x1p53,
+	                             -0x1p53 + 1,
+	                             0x1p54,
+	                             1e17,
+	                             4.9406564584124654e-324,
+	                             -DBL_MAX,
+	                             123456789012.0};
 	for (size_t i = 0; i < AFGW_ARRAY_SIZE(lag); i++) {
 		char shard[4];
 		snprintf(shard, sizeof(shard), "%zu", i);
-		const char *const l[] = { "shard", shard, NULL };
+		const char *const l[] = {"shard", shard, NULL};
 		afgw_metrics_gauge(b, "afgw:lag", "Replica lag.", l, lag[i]);
 	}
 	afgw_metrics_gauge(b, "afgw_no_help", NULL, NULL, 3.0);
@@ -140,7 +151,7 @@ static void render_many(struct state *s, struct afgw_metrics_buf *b)
 	for (unsigned i = 0; i < 199; i++) {
 		char w[8];
 		snprintf(w, sizeof(w), "%u", i);
-		const char *const l[] = { "worker", w, NULL };
+		const char *const l[] = {"worker", w, NULL};
 		afgw_metrics_gauge(b, "afgw_worker_load", "Load per worker.", l, i / 199.0);
 	}
 }
@@ -185,12 +196,12 @@ static bool healthy(void *ud, char *why, size_t whylen)
 /* A small HTTP client                                                    */
 
 struct resp {
-	int status;        /* -1: no response */
-	char head[2048];   /* status line and headers, NUL-terminated */
-	char *body;        /* malloc'd */
+	int status;      /* -1: no response */
+	char head[2048]; /* status line and headers, NUL-terminated */
+	char *body;      /* malloc'd */
 	size_t body_len;
-	long clen;         /* Content-Length, -1 if none */
-	bool eof;          /* the server closed right after the response */
+	long clen; /* Content-Length, -1 if none */
+	bool eof;  /* the server closed right after the response */
 };
 
 static int dial(int family, unsigned port)
@@ -198,7 +209,7 @@ static int dial(int family, unsigned port)
 	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	struct sockaddr_storage sa;
@@ -341,10 +352,11 @@ static void test_text(void)
 	char long_name[129];
 	memset(long_name, 'a', sizeof(long_name) - 1);
 	long_name[128] = '\0';
-	static const char *const bad_names[] = { "", "1abc", "a-b", "a b", "a\n", "é" };
+	static const char *const bad_names[] = {"", "1abc", "a-b", "a b", "a\n", "é"};
 	for (size_t i = 0; i < AFGW_ARRAY_SIZE(bad_names) + 2; i++) {
-		const char *n = i < AFGW_ARRAY_SIZE(bad_names) ? bad_names[i]
-			       : i == AFGW_ARRAY_SIZE(bad_names) ? long_name : NULL;
+		const char *n = i < AFGW_ARRAY_SIZE(bad_names)    ? bad_names[i]
+		                : i == AFGW_ARRAY_SIZE(bad_names) ? long_name
+		                                                  : NULL;
 		memset(&b, 0, sizeof(b));
 		afgw_metrics_counter(&b, n, "x", NULL, 1);
 		CHECK(b.failed);
@@ -371,12 +383,12 @@ static void test_text(void)
 	free(b.p);
 
 	/* Bad label names (no colon), a key without a value. */
-	static const char *const l1[] = { "a:b", "v", NULL };
-	static const char *const l2[] = { "1x", "v", NULL };
-	static const char *const l3[] = { "", "v", NULL };
-	static const char *const l4[] = { "ok", "v", "odd", NULL };
-	static const char *const l5[] = { "ok", "v", "x-y", "v", NULL };
-	const char *const *bad_labels[] = { l1, l2, l3, l4, l5 };
+	static const char *const l1[] = {"a:b", "v", NULL};
+	static const char *const l2[] = {"1x", "v", NULL};
+	static const char *const l3[] = {"", "v", NULL};
+	static const char *const l4[] = {"ok", "v", "odd", NULL};
+	static const char *const l5[] = {"ok", "v", "x-y", "v", NULL};
+	const char *const *bad_labels[] = {l1, l2, l3, l4, l5};
 	for (size_t i = 0; i < AFGW_ARRAY_SIZE(bad_labels); i++) {
 		memset(&b, 0, sizeof(b));
 		afgw_metrics_gauge(&b, "afgw_x", "x", bad_labels[i], 1);
@@ -400,7 +412,7 @@ static void test_text(void)
 	for (unsigned i = 0; i < 20000; i++) {
 		char w[12];
 		snprintf(w, sizeof(w), "%u", i);
-		const char *const l[] = { "worker", w, NULL };
+		const char *const l[] = {"worker", w, NULL};
 		afgw_metrics_counter(&b, "afgw_load_total", "Load.", l, i);
 	}
 	CHECK(!b.failed);
@@ -414,7 +426,7 @@ static void test_text(void)
 
 static struct afgw_metrics *start(struct state *st, const char *listen, unsigned *port)
 {
-	struct afgw_metrics_ops ops = { st, render, healthy };
+	struct afgw_metrics_ops ops = {st, render, healthy};
 	struct afgw_metrics *m = NULL;
 	char err[AFGW_METRICS_ERR] = "";
 	int rc = afgw_metrics_open(listen, &ops, &m, err, sizeof(err));
@@ -433,14 +445,14 @@ static void check_exact(const struct resp *r)
 	char v[128];
 	CHECK_INT(r->status, 200);
 	CHECK_CSTR(header(r, "Content-Type", v, sizeof(v)),
-		   "text/plain; version=0.0.4; charset=utf-8");
+	           "text/plain; version=0.0.4; charset=utf-8");
 	CHECK_INT(r->clen, sizeof(exact_text) - 1);
 	CHECK_MEM(r->body, r->body_len, exact_text);
 }
 
 static void test_http(void)
 {
-	struct state st = { .mode = EXACT, .healthy = true };
+	struct state st = {.mode = EXACT, .healthy = true};
 	unsigned port;
 	struct afgw_metrics *m = start(&st, "127.0.0.1:0", &port);
 	if (!m)
@@ -451,7 +463,8 @@ static void test_http(void)
 	/* HTTP/1.0: one response, then the server closes. */
 	request(AF_INET, port, "GET /metrics HTTP/1.0\r\n\r\n", &r);
 	check_exact(&r);
-	CHECK(strncmp(r.head, "HTTP/1.0 200 ", 13) == 0 || strncmp(r.head, "HTTP/1.1 200 ", 13) == 0);
+	CHECK(strncmp(r.head, "HTTP/1.0 200 ", 13) == 0 ||
+	      strncmp(r.head, "HTTP/1.1 200 ", 13) == 0);
 	CHECK(r.eof);
 	free(r.body);
 
@@ -463,7 +476,8 @@ static void test_http(void)
 	check_exact(&r);
 	CHECK(strncmp(r.head, "HTTP/1.1 200 ", 13) == 0);
 	free(r.body);
-	CHECK(send_all(fd, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+	CHECK(
+	    send_all(fd, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
 	read_resp(fd, &r, false, true);
 	CHECK_INT(r.status, 200);
 	CHECK_MEM(r.body, r.body_len, "ok\n");
@@ -472,13 +486,14 @@ static void test_http(void)
 	close(fd);
 
 	/* HEAD: the GET's headers and length, no body. */
-	request(AF_INET, port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &r);
+	request(AF_INET, port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	        &r);
 	CHECK_INT(r.status, 200);
 	CHECK_INT(r.clen, sizeof(exact_text) - 1);
 	CHECK_INT(r.body_len, 0);
 	CHECK(r.eof);
 	CHECK_CSTR(header(&r, "Content-Type", v, sizeof(v)),
-		   "text/plain; version=0.0.4; charset=utf-8");
+	           "text/plain; version=0.0.4; charset=utf-8");
 	free(r.body);
 	request(AF_INET, port, "HEAD /healthz HTTP/1.0\r\n\r\n", &r);
 	CHECK_INT(r.status, 200);
@@ -511,10 +526,10 @@ static void test_http(void)
 
 	/* Other paths: 404, whatever the method. */
 	static const char *const nf[] = {
-		"GET / HTTP/1.0\r\n\r\n",          "GET /nope HTTP/1.0\r\n\r\n",
-		"GET /metrics/ HTTP/1.0\r\n\r\n",  "GET /metricsx HTTP/1.0\r\n\r\n",
-		"GET /healthz/x HTTP/1.0\r\n\r\n", "POST /nope HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
-		"GET /METRICS HTTP/1.0\r\n\r\n",
+	    "GET / HTTP/1.0\r\n\r\n",          "GET /nope HTTP/1.0\r\n\r\n",
+	    "GET /metrics/ HTTP/1.0\r\n\r\n",  "GET /metricsx HTTP/1.0\r\n\r\n",
+	    "GET /healthz/x HTTP/1.0\r\n\r\n", "POST /nope HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+	    "GET /METRICS HTTP/1.0\r\n\r\n",
 	};
 	for (size_t i = 0; i < AFGW_ARRAY_SIZE(nf); i++) {
 		request(AF_INET, port, nf[i], &r);
@@ -525,10 +540,10 @@ static void test_http(void)
 	/* Other methods: 405 with Allow, and nothing rendered. */
 	int renders = atomic_load(&st.renders);
 	static const char *const na[] = {
-		"POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\na=b",
-		"PUT /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-		"DELETE /metrics HTTP/1.0\r\n\r\n",
-		"OPTIONS /metrics HTTP/1.0\r\n\r\n",
+	    "POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\na=b",
+	    "PUT /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+	    "DELETE /metrics HTTP/1.0\r\n\r\n",
+	    "OPTIONS /metrics HTTP/1.0\r\n\r\n",
 	};
 	for (size_t i = 0; i < AFGW_ARRAY_SIZE(na); i++) {
 		request(AF_INET, port, na[i], &r);
@@ -541,11 +556,11 @@ static void test_http(void)
 	/* A gigabyte announced and never sent (plain, 100-continue,
 	 * chunked): the 405 comes at once and the server hangs up. */
 	static const char *const big[] = {
-		"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n",
-		"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n"
-		"Expect: 100-continue\r\n\r\n",
-		"POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-		"10\r\n0123456789abcdef\r\n",
+	    "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n",
+	    "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n"
+	    "Expect: 100-continue\r\n\r\n",
+	    "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "10\r\n0123456789abcdef\r\n",
 	};
 	for (size_t i = 0; i < AFGW_ARRAY_SIZE(big); i++) {
 		double t0 = now_s();
@@ -608,8 +623,8 @@ static void *bumper(void *arg)
 static bool many_ok(const struct resp *r, uint64_t *bumps)
 {
 	static const char start[] = "# HELP afgw_bumps_total Bumps.\n"
-				    "# TYPE afgw_bumps_total counter\n"
-				    "afgw_bumps_total ";
+	                            "# TYPE afgw_bumps_total counter\n"
+	                            "afgw_bumps_total ";
 	if (r->status != 200 || r->clen < 0 || (size_t)r->clen != r->body_len || r->body_len == 0 ||
 	    r->body[r->body_len - 1] != '\n' || strncmp(r->body, start, sizeof(start) - 1) != 0)
 		return false;
@@ -627,9 +642,9 @@ static void *scrape(void *arg)
 	for (int i = 0; i < SCRAPES; i++) {
 		struct resp r;
 		request(AF_INET, sc->port,
-			i % 2 ? "GET /metrics HTTP/1.0\r\n\r\n"
-			      : "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-			&r);
+		        i % 2 ? "GET /metrics HTTP/1.0\r\n\r\n"
+		              : "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		        &r);
 		uint64_t bumps = 0;
 		if (many_ok(&r, &bumps) && r.eof)
 			sc->ok++;
@@ -646,7 +661,7 @@ static void *scrape(void *arg)
 
 static void test_concurrent(void)
 {
-	struct state st = { .mode = MANY, .healthy = true };
+	struct state st = {.mode = MANY, .healthy = true};
 	unsigned port;
 	struct afgw_metrics *m = start(&st, "127.0.0.1:0", &port);
 	if (!m)
@@ -657,7 +672,7 @@ static void test_concurrent(void)
 	atomic_store(&stop_bumping, false);
 	CHECK_INT(pthread_create(&b, NULL, bumper, &st), 0);
 	for (int i = 0; i < SCRAPERS; i++) {
-		sc[i] = (struct scraper){ .port = port };
+		sc[i] = (struct scraper){.port = port};
 		CHECK_INT(pthread_create(&t[i], NULL, scrape, &sc[i]), 0);
 	}
 	unsigned ok = 0, bad = 0, backwards = 0;
@@ -688,7 +703,7 @@ static void test_concurrent(void)
 	sleep_ms(100);
 	int fd = dial(AF_INET, port);
 	if (fd >= 0) {
-		struct timeval tv = { 1, 0 };
+		struct timeval tv = {1, 0};
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		struct resp r;
 		send_all(fd, "GET /metrics HTTP/1.0\r\n\r\n");
@@ -726,7 +741,7 @@ static void *slow_client(void *arg)
 
 static void test_close(void)
 {
-	struct state st = { .mode = EXACT, .healthy = true };
+	struct state st = {.mode = EXACT, .healthy = true};
 	unsigned port;
 
 	afgw_metrics_close(NULL);
@@ -765,7 +780,7 @@ static void test_close(void)
 	m = start(&st, "127.0.0.1:0", &port);
 	if (!m)
 		return;
-	struct slow_client c = { .port = port };
+	struct slow_client c = {.port = port};
 	pthread_t t;
 	CHECK_INT(pthread_create(&t, NULL, slow_client, &c), 0);
 	for (int i = 0; i < 200 && !atomic_load(&st.slow_started); i++)
@@ -783,8 +798,8 @@ static void test_close(void)
 
 static void open_fails(const char *listen, int want, const char *what)
 {
-	struct state st = { .mode = EXACT, .healthy = true };
-	struct afgw_metrics_ops ops = { &st, render, healthy };
+	struct state st = {.mode = EXACT, .healthy = true};
+	struct afgw_metrics_ops ops = {&st, render, healthy};
 	struct afgw_metrics *m = (struct afgw_metrics *)&st;
 	char err[AFGW_METRICS_ERR] = "";
 	int rc = afgw_metrics_open(listen, &ops, &m, err, sizeof(err));
@@ -804,48 +819,49 @@ static void open_fails(const char *listen, int want, const char *what)
 static void test_listen(void)
 {
 	static const char *const bad[] = {
-		"",
-		"127.0.0.1",
-		"127.0.0.1:",
-		":9477",
-		"127.0.0.1:65536",
-		"127.0.0.1:999999",
-		"127.0.0.1:-1",
-		"127.0.0.1:+80",
-		"127.0.0.1:80x",
-		"127.0.0.1:0x50",
-		"127.0.0.1: 80",
-		" 127.0.0.1:80",
-		"localhost:9477",
-		"256.0.0.1:80",
-		"1.2.3:80",
-		"1.2.3.4.5:80",
-		"01.2.3.4:80",
-		"::1:9477",
-		"::1",
-		"[::1]",
-		"[::1]9477",
-		"[::1:9477",
-		"[]:80",
-		"[127.0.0.1]:80",
-		"[::1]:",
-		"[::1]:65536",
-		"[fe80::1%lo]:80",
-		"127.0.0.1:80\nX",
+	    "",
+	    "127.0.0.1",
+	    "127.0.0.1:",
+	    ":9477",
+	    "127.0.0.1:65536",
+	    "127.0.0.1:999999",
+	    "127.0.0.1:-1",
+	    "127.0.0.1:+80",
+	    "127.0.0.1:80x",
+	    "127.0.0.1:0x50",
+	    "127.0.0.1: 80",
+	    " 127.0.0.1:80",
+	    "localhost:9477",
+	    "256.0.0.1:80",
+	    "1.2.3:80",
+	    "1.2.3.4.5:80",
+	    "01.2.3.4:80",
+	    "::1:9477",
+	    "::1",
+	    "[::1]",
+	    "[::1]9477",
+	    "[::1:9477",
+	    "[]:80",
+	    "[127.0.0.1]:80",
+	    "[::1]:",
+	    "[::1]:65536",
+	    "[fe80::1%lo]:80",
+	    "127.0.0.1:80\nX",
 	};
 	for (size_t i = 0; i < AFGW_ARRAY_SIZE(bad); i++)
 		open_fails(bad[i], -EINVAL, "listen address");
 	open_fails(NULL, -EINVAL, "=no listen address");
-	open_fails("localhost:9477", -EINVAL,
-		   "=listen address \"localhost:9477\": not an IPv4 address (names are not resolved)");
+	open_fails(
+	    "localhost:9477", -EINVAL,
+	    "=listen address \"localhost:9477\": not an IPv4 address (names are not resolved)");
 	open_fails("127.0.0.1:80\nX", -EINVAL,
-		   "=listen address \"127.0.0.1:80?X\": the port is not a number 0..65535");
+	           "=listen address \"127.0.0.1:80?X\": the port is not a number 0..65535");
 	open_fails("::1:9477", -EINVAL,
-		   "=listen address \"::1:9477\": an IPv6 address goes in brackets: [IPV6]:PORT");
+	           "=listen address \"::1:9477\": an IPv6 address goes in brackets: [IPV6]:PORT");
 
 	/* A port someone else listens on. */
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0 &&
 	      getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
@@ -856,7 +872,7 @@ static void test_listen(void)
 	close(fd);
 
 	/* ... and a running endpoint's own port. */
-	struct state st = { .mode = EXACT, .healthy = true };
+	struct state st = {.mode = EXACT, .healthy = true};
 	unsigned port;
 	struct afgw_metrics *m = start(&st, "127.0.0.1:0", &port);
 	if (m) {
@@ -866,7 +882,7 @@ static void test_listen(void)
 	}
 
 	/* IPv6 loopback, if the machine has it. */
-	struct afgw_metrics_ops ops = { &st, render, healthy };
+	struct afgw_metrics_ops ops = {&st, render, healthy};
 	char err[AFGW_METRICS_ERR] = "";
 	int rc = afgw_metrics_open("[::1]:0", &ops, &m, err, sizeof(err));
 	if (rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT) {
@@ -877,8 +893,10 @@ static void test_listen(void)
 			port = afgw_metrics_port(m);
 			CHECK(port > 0);
 			struct resp r;
-			request(AF_INET6, port, "GET /metrics HTTP/1.1\r\nHost: [::1]\r\n"
-						"Connection: close\r\n\r\n", &r);
+			request(AF_INET6, port,
+			        "GET /metrics HTTP/1.1\r\nHost: [::1]\r\n"
+			        "Connection: close\r\n\r\n",
+			        &r);
 			check_exact(&r);
 			free(r.body);
 			/* The same port on 127.0.0.1 is not ours. */
@@ -896,7 +914,7 @@ static void test_listen(void)
 
 static void bench(void)
 {
-	struct state st = { .mode = MANY, .healthy = true };
+	struct state st = {.mode = MANY, .healthy = true};
 	unsigned port;
 	struct afgw_metrics *m = start(&st, "127.0.0.1:0", &port);
 	if (!m)
