@@ -283,6 +283,11 @@ int afgw_capture_open_live(struct afgw_capture **out, const char *ifname,
 		goto fail;
 	}
 	c->linktype = linktype_of(c->p);
+	if (o->inbound_only && pcap_setdirection(c->p, PCAP_D_IN) != 0) {
+		snprintf(err, errlen, "%s: cannot capture inbound frames only: %s", ifname,
+			 pcap_geterr(c->p));
+		goto fail;
+	}
 	rc = set_filter(c, o->bpf, PCAP_NETMASK_UNKNOWN);
 	if (rc) {
 		snprintf(err, errlen, "%s", c->err);
@@ -346,6 +351,21 @@ int afgw_capture_pollable(struct afgw_capture *c, char *err, size_t errlen)
 		return -EIO;
 	}
 	return fd;
+}
+
+int afgw_capture_inject(struct afgw_capture *c, const uint8_t *frame, size_t len, char *err,
+			size_t errlen)
+{
+	if (c->is_file) {
+		snprintf(err, errlen, "%s: cannot send on a file", c->name);
+		return -EINVAL;
+	}
+	if (pcap_inject(c->p, frame, len) != (int)len) {
+		snprintf(err, errlen, "%s: cannot send a frame of %zu bytes: %s", c->name, len,
+			 pcap_geterr(c->p));
+		return -EIO;
+	}
+	return 0;
 }
 
 const char *afgw_capture_error(const struct afgw_capture *c)

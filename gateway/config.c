@@ -128,6 +128,7 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->run.promisc = true;
 	cfg->run.user = NULL;
 	cfg->run.metrics = NULL;
+	cfg->run.verdict_deadline_ms = 50;
 }
 
 void afgw_config_fini(struct afgw_config *cfg)
@@ -296,6 +297,7 @@ static const struct key keys[] = {
 	{ "run.promisc", T_BOOL, AT(run.promisc), 0, 0, 0 },
 	{ "run.user", T_STR, AT(run.user), 1, 64, 0 },
 	{ "run.metrics", T_STR, AT(run.metrics), 1, 128, 0 },
+	{ "run.verdict_deadline_ms", T_UINT, AT(run.verdict_deadline_ms), 1, 10000, 0 },
 };
 /* clang-format on */
 #define N_KEYS AFGW_ARRAY_SIZE(keys)

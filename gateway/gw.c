@@ -99,7 +99,7 @@ int gw_start(struct gw *g, const struct gw_opts *o)
 	struct afgw_pipeline_opts po = {
 		.cfg = cfg, .rs = g->rs, .rep = g->rep, .fleet = g->fleet, .sub = g->sub,
 		.notify = g->notify, .out = o->out, .skip_allow = !o->allow_events,
-		.privacy = o->privacy,
+		.privacy = o->privacy, .on_verdict = o->on_verdict, .verdict_ud = o->verdict_ud,
 	};
 	rc = afgw_pipeline_new(&po, &g->p);
 	if (rc != 0)

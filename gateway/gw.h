@@ -40,6 +40,8 @@ struct gw_opts {
 	FILE *out;                     /* Event JSON lines, or NULL */
 	bool allow_events;             /* also write the events of allow verdicts */
 	const struct afgw_event_privacy *privacy; /* NULL: numbers and text in clear */
+	void (*on_verdict)(void *ud, const struct afgw_verdict_note *n);
+	void *verdict_ud;
 };
 
 /*

@@ -1,12 +1,13 @@
 /*
  * run.c - `afgw run -c CONFIG`: the long-running gateway.
  *
- * Tap mode (what this file does today): live capture on the configured
- * mirror ports, the same pipeline as `afgw replay` (gw.c: reputation
- * replica, subscriber registry, notifier, fleet counters, bundle
- * watcher), Event JSON lines for warn and block verdicts (allow too if
- * output.allow_events), and the metrics / health endpoint.  Bridge and
- * SMPP-proxy modes are refused with a clear message until they exist.
+ * Tap mode: live capture on the configured mirror ports, the same
+ * pipeline as `afgw replay` (gw.c: reputation replica, subscriber
+ * registry, notifier, fleet counters, bundle watcher), Event JSON lines
+ * for warn and block verdicts (allow too if output.allow_events), and the
+ * metrics / health endpoint.  Bridge mode: the same, inline between two
+ * interfaces (see "bridge mode" below).  SMPP-proxy mode is refused with a
+ * clear message until it exists.
  *
  * The main thread is the capture thread and the pipeline's score stage:
  * it polls every capture's descriptor, drains what is readable into the
@@ -26,6 +27,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdatomic.h>
+#include <strings.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +41,12 @@
 #include "afgw/keys.h"
 #include "afgw/log.h"
 #include "afgw/metrics.h"
+#include "afgw/packet.h"
 #include "afgw/rules.h"
+#include "afgw/sip_reply.h"
 
 #define IFACES_MAX 16
+#define DLT_EN10MB_LINKTYPE 1          /* Ethernet, the only link bridge mode takes */
 #define BATCH 4096                 /* frames from one capture before looking at the others */
 
 static const char usage_run[] =
@@ -51,7 +57,11 @@ static const char usage_run[] =
 	"message and SMS like 'afgw replay', writes Event JSON lines for warn and block\n"
 	"verdicts to output.events (allow ones too with output.allow_events), warns\n"
 	"registered subscribers, follows police bundles, and serves Prometheus metrics\n"
-	"and /healthz on run.metrics.  Bridge and smpp-proxy modes are not available yet.\n"
+	"and /healthz on run.metrics.  Bridge mode sits inline between the two\n"
+	"run.interfaces: every frame is forwarded unchanged, except an INVITE over UDP\n"
+	"whose verdict is block, which the caller gets 607 Unwanted for; an INVITE with\n"
+	"no verdict within run.verdict_deadline_ms is forwarded unscanned (fail-open).\n"
+	"The smpp-proxy mode is not available yet.\n"
 	"\n"
 	"signals: SIGTERM / SIGINT stop cleanly (warnings flushed); SIGHUP reopens the\n"
 	"events file.\n"
@@ -66,6 +76,166 @@ static void on_signal(int sig)
 		hup_flag = 1;
 	else
 		stop_flag = 1;
+}
+
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* ---- bridge mode ------------------------------------------------------ */
+
+/*
+ * Bridge mode forwards every frame read on one interface out of the other
+ * at once, unchanged, and feeds it to the pipeline; only an initial SIP
+ * INVITE over UDP waits for its verdict.  It is held (a copy, in a ring of
+ * HOLD_MAX) under the sequence number the pipeline gives its frame; the
+ * score stage's verdict note marks it, and the loop then forwards it
+ * (allow, warn, unscanned) or answers the caller with 607 Unwanted
+ * (block) and drops it.  Fail-open: an INVITE without a verdict after
+ * run.verdict_deadline_ms, or arriving when the ring is full, is forwarded
+ * unscanned and counted by reason.
+ */
+#define HOLD_MAX 1024
+#define FRAME_MAX 65536
+
+enum bridge_counter {
+	BR_FORWARDED,                  /* frames passed on at once */
+	BR_HELD,                       /* INVITEs held for a verdict */
+	BR_RELEASED,                   /* ... forwarded after an allow / warn verdict */
+	BR_BLOCKED,                    /* ... answered 607 and dropped */
+	BR_DEADLINE,                   /* ... forwarded unscanned: no verdict in time */
+	BR_UNSCANNED,                  /* ... forwarded: the message got no verdict */
+	BR_OVERLOAD,                   /* INVITEs forwarded unscanned: the hold ring was full */
+	BR_INJECT_ERRORS,
+	BR_COUNT
+};
+
+static const char *const bridge_names[BR_COUNT] = {
+	"forwarded", "held", "released", "blocked", "deadline", "unscanned", "overload",
+	"inject_errors",
+};
+
+struct held {
+	uint64_t seq;
+	double deadline;
+	int decided;                   /* 0 waiting, 1 forward, 2 block, 3 unscanned */
+	unsigned side;                 /* where it came from */
+	size_t len;
+	uint8_t *frame;                /* FRAME_MAX bytes, allocated once */
+};
+
+struct bridge {
+	struct afgw_capture *cap[2];
+	struct held ring[HOLD_MAX];
+	unsigned head, n;
+	double deadline_s;
+	_Atomic uint64_t c[BR_COUNT];
+	uint8_t reply[AFGW_SIP_REPLY_MAX];
+	uint64_t tag_seq;
+};
+
+/* The pipeline's verdict note (score stage = this thread). */
+static void bridge_verdict(void *ud, const struct afgw_verdict_note *n)
+{
+	struct bridge *br = ud;
+	if (!n->invite)
+		return;
+	for (unsigned i = 0; i < br->n; i++) {
+		struct held *h = &br->ring[(br->head + i) % HOLD_MAX];
+		if (h->seq == n->seq && !h->decided) {
+			h->decided = !n->scanned ? 3 : n->action == AFGW_BLOCK ? 2 : 1;
+			return;
+		}
+	}
+}
+
+static void inject(struct bridge *br, unsigned side, const uint8_t *f, size_t len)
+{
+	char err[256];
+	if (afgw_capture_inject(br->cap[side], f, len, err, sizeof(err)) != 0)
+		atomic_fetch_add(&br->c[BR_INJECT_ERRORS], 1);
+}
+
+/* An initial INVITE over UDP, in one frame (what bridge mode holds). */
+static bool is_udp_invite(const struct afgw_frame *f)
+{
+	struct afgw_pkt pkt;
+	if (afgw_packet_decode(f->linktype, f->data, f->caplen, f->len, &pkt) != AFGW_PKT_OK ||
+	    pkt.l4proto != 17 || pkt.payload_len < 8 || memcmp(pkt.payload, "INVITE ", 7) != 0)
+		return false;
+	/* a re-INVITE (To with a tag) belongs to a call already let through */
+	const char *p = (const char *)pkt.payload, *end = p + pkt.payload_len;
+	for (const char *l = p; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		size_t n = (size_t)((nl ? nl : end) - l);
+		if (n <= 2)
+			break; /* end of the headers */
+		if ((n > 3 && !strncasecmp(l, "To:", 3)) || (n > 2 && !strncasecmp(l, "t:", 2))) {
+			for (size_t i = 0; i + 4 < n; i++)
+				if (!strncasecmp(l + i, ";tag=", 5))
+					return false;
+		}
+		l = nl ? nl + 1 : end;
+	}
+	return true;
+}
+
+/* Forward or answer what is decided or overdue, oldest first. */
+static void bridge_release(struct bridge *br, bool all)
+{
+	double now = mono_s();
+	while (br->n) {
+		struct held *h = &br->ring[br->head];
+		if (!h->decided && !all && now < h->deadline)
+			break;
+		unsigned other = h->side ^ 1;
+		if (h->decided == 2) {
+			char tag[32];
+			snprintf(tag, sizeof(tag), "afgw%llu", (unsigned long long)++br->tag_seq);
+			int n = afgw_sip_reply_frame(h->frame, h->len, DLT_EN10MB_LINKTYPE, 607,
+						     "Unwanted", tag, NULL, br->reply,
+						     sizeof(br->reply));
+			if (n > 0)
+				inject(br, h->side, br->reply, (size_t)n);
+			atomic_fetch_add(&br->c[BR_BLOCKED], 1);
+		} else {
+			inject(br, other, h->frame, h->len);
+			atomic_fetch_add(&br->c[h->decided == 1 ? BR_RELEASED :
+						h->decided == 3 ? BR_UNSCANNED : BR_DEADLINE], 1);
+		}
+		br->head = (br->head + 1) % HOLD_MAX;
+		br->n--;
+	}
+}
+
+/* One frame read on side. */
+static void bridge_frame(struct bridge *br, struct afgw_pipeline *p, unsigned side,
+			 const struct afgw_frame *f)
+{
+	if (f->caplen == f->len && f->caplen <= FRAME_MAX && f->linktype == DLT_EN10MB_LINKTYPE &&
+	    is_udp_invite(f)) {
+		if (br->n == HOLD_MAX) {
+			atomic_fetch_add(&br->c[BR_OVERLOAD], 1);
+		} else {
+			struct held *h = &br->ring[(br->head + br->n) % HOLD_MAX];
+			h->seq = afgw_pipeline_next_seq(p);
+			h->deadline = mono_s() + br->deadline_s;
+			h->decided = 0;
+			h->side = side;
+			h->len = f->caplen;
+			memcpy(h->frame, f->data, f->caplen);
+			br->n++;
+			atomic_fetch_add(&br->c[BR_HELD], 1);
+			afgw_pipeline_frame(p, f);
+			return;
+		}
+	}
+	inject(br, side ^ 1, f->data, f->caplen);
+	atomic_fetch_add(&br->c[BR_FORWARDED], 1);
+	afgw_pipeline_frame(p, f);
 }
 
 /* What the metrics thread shows: a copy made by the main thread each second. */
@@ -83,14 +253,8 @@ struct snapshot {
 	uint64_t last_serial;
 	double heartbeat;              /* the main loop's last pass */
 	double started;
+	struct bridge *bridge;         /* bridge mode: its counters are atomics */
 };
-
-static double mono_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static void render(void *ud, struct afgw_metrics_buf *b)
 {
@@ -168,6 +332,14 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 				 afgw_notify_counter_name((enum afgw_notify_counter)k));
 			afgw_metrics_gauge(b, name, "warnings to residents", NULL,
 					   (double)s->notify[k]);
+		}
+	if (s->bridge)
+		for (int k = 0; k < BR_COUNT; k++) {
+			const char *l[] = { "what", bridge_names[k], NULL };
+			afgw_metrics_counter(b, "afgw_bridge_frames_total",
+					     "bridge mode: frames forwarded, INVITEs held, released, "
+					     "blocked (607) and forwarded unscanned by reason",
+					     l, atomic_load(&s->bridge->c[k]));
 		}
 	afgw_metrics_gauge(b, "afgw_workers", "worker threads", NULL, (double)st->workers);
 	afgw_metrics_gauge(b, "afgw_uptime_seconds", "since start", NULL, mono_s() - s->started);
@@ -283,9 +455,11 @@ int afgw_cmd_run(int argc, char **argv)
 	FILE *out = NULL;
 	static struct snapshot snap = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-	if (cfg.mode != AFGW_MODE_TAP) {
-		fprintf(stderr, "afgw run: %s: mode %s is not available yet; tap is\n", config,
-			afgw_mode_name(cfg.mode));
+	bool bridge = cfg.mode == AFGW_MODE_BRIDGE;
+	static struct bridge br;
+	if (cfg.mode != AFGW_MODE_TAP && !bridge) {
+		fprintf(stderr, "afgw run: %s: mode %s is not available yet; tap and bridge are\n",
+			config, afgw_mode_name(cfg.mode));
 		status = 2;
 		goto out;
 	}
@@ -320,7 +494,8 @@ int afgw_cmd_run(int argc, char **argv)
 			.snaplen = (int)cfg.run.snaplen,
 			.buffer_bytes = cfg.run.buffer > (1u << 30) ? 1 << 30 : (int)cfg.run.buffer,
 			.timeout_ms = 100,
-			.promisc = cfg.run.promisc,
+			.promisc = cfg.run.promisc || bridge,
+			.inbound_only = bridge,
 		};
 		char cerr[AFGW_CAPTURE_ERRLEN];
 		int fd;
@@ -335,6 +510,24 @@ int afgw_cmd_run(int argc, char **argv)
 		n_if++;
 	}
 	snap.n_if = n_if;
+	if (bridge) {
+		if (n_if != 2) {
+			fprintf(stderr, "afgw run: %s: bridge mode needs exactly two run.interfaces, "
+					"got %u\n", config, n_if);
+			status = 2;
+			goto out;
+		}
+		br.cap[0] = cap[0];
+		br.cap[1] = cap[1];
+		br.deadline_s = cfg.run.verdict_deadline_ms / 1000.0;
+		for (unsigned i = 0; i < HOLD_MAX; i++)
+			if (!(br.ring[i].frame = malloc(FRAME_MAX))) {
+				fprintf(stderr, "afgw run: out of memory\n");
+				status = 1;
+				goto out;
+			}
+		snap.bridge = &br;
+	}
 	if (cfg.run.user && drop_privileges(cfg.run.user) != 0) {
 		status = 1;
 		goto out;
@@ -370,6 +563,8 @@ int afgw_cmd_run(int argc, char **argv)
 		.out = out,
 		.allow_events = cfg.output.allow_events,
 		.privacy = cfg.output.clear_numbers ? NULL : &priv,
+		.on_verdict = bridge ? bridge_verdict : NULL,
+		.verdict_ud = bridge ? &br : NULL,
 	};
 	status = gw_start(&g, &go);
 	if (status)
@@ -399,7 +594,7 @@ int afgw_cmd_run(int argc, char **argv)
 
 	double next_tick = mono_s() + 1;
 	while (!stop_flag) {
-		int n = poll(pfd, n_if, 200);
+		int n = poll(pfd, n_if, br.n ? 2 : 200); /* held INVITEs have deadlines */
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "afgw run: poll: %s\n", strerror(errno));
 			status = 1;
@@ -410,8 +605,13 @@ int afgw_cmd_run(int argc, char **argv)
 				continue;
 			struct afgw_frame f;
 			int rc = 0;
-			for (unsigned k = 0; k < BATCH && (rc = afgw_capture_next(cap[i], &f)) == 1; k++)
-				afgw_pipeline_frame(g.p, &f);
+			for (unsigned k = 0; k < BATCH && (rc = afgw_capture_next(cap[i], &f)) == 1;
+			     k++) {
+				if (bridge)
+					bridge_frame(&br, g.p, i, &f);
+				else
+					afgw_pipeline_frame(g.p, &f);
+			}
 			if (rc < 0) { /* the interface went away */
 				fprintf(stderr, "afgw run: %s\n", afgw_capture_error(cap[i]));
 				status = 1;
@@ -419,6 +619,8 @@ int afgw_cmd_run(int argc, char **argv)
 			}
 		}
 		afgw_pipeline_poll(g.p);
+		if (bridge)
+			bridge_release(&br, false);
 		if (hup_flag) {
 			hup_flag = 0;
 			if (out && out != stdout) {
@@ -444,6 +646,8 @@ int afgw_cmd_run(int argc, char **argv)
 	afgw_bundle_watch_close(g.bw); /* no more offers */
 	g.bw = NULL;
 	afgw_pipeline_finish(g.p);
+	if (bridge)
+		bridge_release(&br, true); /* nothing held is lost */
 	afgw_fleet_flush(g.fleet);
 	if (g.notify && afgw_notify_flush(g.notify, 10000) != 0)
 		afgw_log(AFGW_LOG_WARN, "warnings still waiting after 10 s; the spool keeps them");
@@ -460,6 +664,8 @@ out:
 	gw_stop(&g);
 	for (unsigned i = 0; i < n_if; i++)
 		afgw_capture_close(cap[i]);
+	for (unsigned i = 0; i < HOLD_MAX; i++)
+		free(br.ring[i].frame);
 	if (out && out != stdout)
 		fclose(out);
 	afgw_config_fini(&cfg);

@@ -322,6 +322,8 @@ struct afgw_pipeline {
 	FILE *out;
 	bool skip_allow;
 	const struct afgw_event_privacy *privacy;
+	void (*on_verdict)(void *ud, const struct afgw_verdict_note *n);
+	void *verdict_ud;
 	unsigned n;
 	bool threaded;
 	struct worker *w;
@@ -839,6 +841,13 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 			st->fleet_reasons++;
 	}
 
+	if (p->on_verdict) {
+		struct afgw_verdict_note note = {
+			.seq = r->seq, .invite = r->bh_kind == AFGW_BH_INVITE, .scanned = scanned,
+			.action = scanned ? v.action : AFGW_ALLOW,
+		};
+		p->on_verdict(p->verdict_ud, &note);
+	}
 	bool to_person = (r->flags & OUT_SMS) || r->bh_kind == AFGW_BH_INVITE;
 	if (p->sub && scanned && to_person && callee.len)
 		warn_subscriber(p, r, caller, callee, &v);
@@ -1005,6 +1014,8 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->out = o->out;
 	p->skip_allow = o->skip_allow;
 	p->privacy = o->privacy;
+	p->on_verdict = o->on_verdict;
+	p->verdict_ud = o->verdict_ud;
 	p->n = cfg->workers;
 	p->threaded = p->n > 1;
 	p->st.workers = p->n;
@@ -1223,6 +1234,11 @@ void afgw_pipeline_poll(struct afgw_pipeline *p)
 		install(p);
 	if (p->threaded)
 		merge(p);
+}
+
+uint64_t afgw_pipeline_next_seq(const struct afgw_pipeline *p)
+{
+	return p->seq + 1;
 }
 
 void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f)

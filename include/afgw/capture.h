@@ -54,6 +54,8 @@ struct afgw_capture_live_opts {
 	int buffer_bytes;          /* 0: libpcap default */
 	int timeout_ms;            /* read timeout, 0: 100 */
 	bool promisc;
+	bool inbound_only;         /* only frames received, not those sent (bridge mode: we
+	                              must not read back what we inject) */
 };
 
 /* Open a live interface (needs CAP_NET_RAW). */
@@ -74,6 +76,13 @@ int afgw_capture_next(struct afgw_capture *c, struct afgw_frame *f);
  * descriptor or -errno with one line in err.
  */
 int afgw_capture_pollable(struct afgw_capture *c, char *err, size_t errlen);
+
+/*
+ * Live capture only: send frame[0..len) out of c's interface unchanged
+ * (bridge mode).  Returns 0 or -errno with one line in err.
+ */
+int afgw_capture_inject(struct afgw_capture *c, const uint8_t *frame, size_t len, char *err,
+			size_t errlen);
 
 /* Last error as one line ("FILE: damaged at byte N: reason"), or "". */
 const char *afgw_capture_error(const struct afgw_capture *c);

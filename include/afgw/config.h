@@ -130,6 +130,8 @@ struct afgw_config_run {
 	                                  group); NULL: stay as started */
 	char *metrics;                 /* "ADDRESS:PORT" of the Prometheus / health endpoint;
 	                                  NULL: none */
+	unsigned verdict_deadline_ms;  /* bridge: an INVITE waits at most this long for its
+	                                  verdict, then goes on unscanned; default 50 */
 };
 
 struct afgw_config {

@@ -46,6 +46,14 @@ enum afgw_unscanned {
 	AFGW_UNSCANNED_COUNT
 };
 
+/* What the score stage decided about a message (afgw_pipeline_opts.on_verdict). */
+struct afgw_verdict_note {
+	uint64_t seq;                   /* the frame that completed the message */
+	bool invite;                    /* an initial INVITE */
+	bool scanned;                   /* false: unscanned (action is allow) */
+	enum afgw_action action;
+};
+
 struct afgw_pipeline_opts {
 	const struct afgw_config *cfg;
 	const struct afgw_ruleset *rs;  /* the first rule set, the caller's (it must outlive the
@@ -60,6 +68,10 @@ struct afgw_pipeline_opts {
 	bool skip_allow;                /* no lines for allow verdicts (afgw run's default) */
 	const struct afgw_event_privacy *privacy; /* numbers as pseudonyms, no SMS text in the
 	                                   events (afgw run's default); NULL: in clear */
+	/* Called by the score stage (the capture thread) for every message, after
+	 * its verdict: bridge mode holds INVITEs until it hears about them. */
+	void (*on_verdict)(void *ud, const struct afgw_verdict_note *n);
+	void *verdict_ud;
 };
 
 struct afgw_pipeline_stats {
@@ -120,6 +132,9 @@ int afgw_pipeline_offer_ruleset(struct afgw_pipeline *p, struct afgw_ruleset *rs
 /* Capture thread, when it has no frame to give (live capture idle): install
  * an offered rule set and score what is ready. */
 void afgw_pipeline_poll(struct afgw_pipeline *p);
+
+/* The sequence number the next frame will get (verdict notes name it). */
+uint64_t afgw_pipeline_next_seq(const struct afgw_pipeline *p);
 
 /* One captured frame (copied; f's bytes may go after the call). */
 void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f);
