@@ -224,7 +224,8 @@ static int build(struct afgw_bundle_watch *w, const struct afgw_bundle *b,
 	struct afgw_rules_diag d;
 	afgw_rules_init(&rules);
 	afgw_rules_diag_init(&d);
-	int rc = afgw_rules_load_dir(&rules, w->base_dir, &d);
+	/* "none": no local rules, the police bundle's only */
+	int rc = strcmp(w->base_dir, "none") ? afgw_rules_load_dir(&rules, w->base_dir, &d) : 0;
 	*why = AFGW_BUNDLE_E_PART_FORMAT;
 	if (rc == 0 && b)
 		rc = afgw_bundle_rules(b, &rules, &d);
@@ -460,7 +461,12 @@ int afgw_bundle_watch_open(const struct afgw_config *cfg, const char *base_dir,
 			rs = next;
 		}
 	}
-	if (!rs) { /* no bundle to run: the local rules alone */
+	if (!rs && !strcmp(base_dir, "none")) {
+		/* no local rules and no acceptable bundle: the gateway runs without
+		 * a rule set (messages unscanned, counted) until one arrives */
+		afgw_log(AFGW_LOG_WARN, "no local rules and no acceptable police bundle: "
+					"messages stay unscanned until a bundle is accepted");
+	} else if (!rs) { /* no bundle to run: the local rules alone */
 		enum afgw_bundle_reason why;
 		char detail[AFGW_BUNDLE_ERR];
 		if (build(w, NULL, &rs, &why, detail, sizeof(detail)) != 0) {

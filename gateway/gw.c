@@ -51,7 +51,8 @@ int gw_start(struct gw *g, const struct gw_opts *o)
 	if (o->bundle && !cfg->bundle.trust)
 		return fail(g, 2, "--bundle needs bundle.trust and bundle.state_dir in the config",
 			    NULL);
-	if (!cfg->bundle.trust && load_ruleset(g->cmd, o->rules_dir, &g->rs) != 0) {
+	bool no_rules = !strcmp(o->rules_dir, "none");
+	if (!cfg->bundle.trust && !no_rules && load_ruleset(g->cmd, o->rules_dir, &g->rs) != 0) {
 		gw_stop(g);
 		return 2;
 	}

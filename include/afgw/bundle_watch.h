@@ -70,7 +70,9 @@ enum afgw_bw_counter {
  * then Redis's current one — and build the rule set to start with: the
  * local rule set in base_dir plus the bundle's rules (serial = the
  * bundle's), or the local rules alone (serial 0) when no bundle is
- * acceptable.  Refused bundles are audited, not fatal.  rep (may be NULL)
+ * acceptable.  base_dir "none" means no local rules: then *start may be
+ * NULL (no acceptable bundle yet), and the pipeline runs without rules,
+ * every message unscanned (reason no_ruleset), until a bundle arrives.  Refused bundles are audited, not fatal.  rep (may be NULL)
  * receives the bundle's numbers (afgw_rep_inject); it must outlive the
  * watcher.  *start is the caller's.  Returns 0, or -errno with one line
  * in err (bad keyring, unusable state directory, local rules that do not

@@ -13,7 +13,9 @@ the callee's (B).  Checks:
   - calls from a caller the police blacklisted get 607 Unwanted from afgw
     and their INVITE never reaches the callee;
   - the metrics count the held, released and blocked INVITEs; SIGTERM
-    stops the gateway cleanly.
+    stops the gateway cleanly;
+  - without any rule set (rules: none and no acceptable police bundle)
+    calls keep flowing, unscanned and counted (fail-open).
 
 Exits 77 (skipped, with the reason) when not root, when network
 namespaces cannot be made, or when sipp or redis-server is missing.
@@ -314,6 +316,55 @@ def body(afgw, ctl, work, redis, procs):
     except subprocess.TimeoutExpired:
         rc = None
     check(rc == 0, "SIGTERM: clean stop (%s)" % rc)
+    no_ruleset(afgw, ctl, work, redis, procs)
+
+
+def no_ruleset(afgw, ctl, work, redis, procs):
+    """No local rules, a keyring, no bundle: calls flow unscanned and counted."""
+    sh(ctl, "keygen", "police", "-o", os.path.join(work, "police"))
+    cfg = os.path.join(work, "norules.yaml")
+    with open(cfg, "w") as f:
+        f.write("mode: bridge\nrules: none\n")
+        f.write("redis:\n  url: %s\n" % redis.url)
+        f.write("behaviour:\n  fleet_sync_ms: 0\n")
+        f.write("bundle:\n  trust: %s\n  state_dir: %s\n" %
+                (os.path.join(work, "police.pub"), os.path.join(work, "state")))
+        f.write("output:\n  events: none\n")
+        f.write("run:\n  interfaces: afgwbma,afgwbmb\n  metrics: 127.0.0.1:%d\n" % PORT)
+        f.write("  verdict_deadline_ms: 2000\n")
+    log = open(os.path.join(work, "afgw2.log"), "w")
+    daemon = subprocess.Popen(ns("m", afgw, "run", "-c", cfg), stdout=log, stderr=log)
+    procs.append(daemon)
+    ok = False
+    for _ in range(300):
+        if daemon.poll() is not None:
+            break
+        if http("/healthz")[0] == 200:
+            ok = True
+            break
+        time.sleep(0.1)
+    check(ok, "afgw run without any rule set starts (%s)" % open(log.name).read()[-500:])
+    if not ok:
+        return
+    counter = subprocess.Popen(ns("b", sys.executable, "-c", COUNTER, "15"),
+                               stdout=subprocess.PIPE, text=True)
+    procs.append(counter)
+    counter.stdout.readline()
+    uac(work, BAD, REFUSED, 5062, 3)   # nobody answers: the INVITEs only need to get there
+    counter.wait(timeout=60)
+    reached = counter.stdout.readline().strip()
+    check(reached not in ("", "0"), "no rule set: the blacklisted caller's INVITEs are "
+          "forwarded unscanned (%s reached the callee)" % reached)
+    status, text = http("/metrics")
+    check(metric(text, "afgw_unscanned_total", reason="no_ruleset") >= 3 and
+          metric(text, "afgw_bridge_frames_total", what="unscanned") >= 3,
+          "no rule set: counted as unscanned (no_ruleset)")
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        rc = daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "SIGTERM: clean stop without rules (%s)" % rc)
 
 
 if __name__ == "__main__":
