@@ -22,17 +22,14 @@ namespaces cannot be made, or when sipp or redis-server is missing.
 """
 import hashlib
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from replay_redis import Redis, check, FAILS  # noqa: E402
-from run_tap import metric, sh  # noqa: E402
+from replay_redis import check, FAILS  # noqa: E402
+from run_tap import http as http_in, in_namespaces, metric, sh, start_daemon, \
+    stop_daemon  # noqa: E402
 
 PID = os.getpid()
 NS = {"a": "afgw-br-a-%d" % PID, "m": "afgw-br-m-%d" % PID, "b": "afgw-br-b-%d" % PID}
@@ -175,18 +172,7 @@ def teardown():
 
 
 def http(path):
-    code = ("import urllib.request, urllib.error, sys\n"
-            "try:\n"
-            "    r = urllib.request.urlopen('http://127.0.0.1:%d%s', timeout=5)\n"
-            "    print(r.status); sys.stdout.write(r.read().decode())\n"
-            "except urllib.error.HTTPError as e:\n"
-            "    print(e.code); sys.stdout.write(e.read().decode())\n" % (PORT, path))
-    p = subprocess.run(ns("m", sys.executable, "-c", code), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=30)
-    if p.returncode != 0 or not p.stdout:
-        return 0, p.stderr
-    status, _, body = p.stdout.partition("\n")
-    return int(status), body
+    return http_in(path, NS["m"], PORT)
 
 
 def uac(work, frm, rest, port, n):
@@ -204,37 +190,9 @@ def main():
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     afgw, ctl = sys.argv[1:]
-    if os.geteuid() != 0:
-        print("SKIP: needs root for network namespaces")
-        return 77
-    for tool in ("sipp", "redis-server", "ip", "ping", "ethtool"):
-        if not shutil.which(tool):
-            print("SKIP: %s is not installed" % tool)
-            return 77
-    work = tempfile.mkdtemp(prefix="afgw-bridge-")
-    redis = Redis(work)
-    procs = []
-    try:
-        try:
-            setup()
-        except SystemExit as e:
-            print("SKIP: cannot make network namespaces here: %s" % e)
-            return 77
-        redis.start()
-        body(afgw, ctl, work, redis, procs)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        redis.kill()
-        teardown()
-        shutil.rmtree(work, ignore_errors=True)
-    if FAILS:
-        print("%d checks failed" % len(FAILS))
-        return 1
-    print("all checks passed")
-    return 0
+    return in_namespaces(("sipp", "redis-server", "ip", "ping", "ethtool"), setup, teardown,
+                         lambda work, redis, procs: body(afgw, ctl, work, redis, procs),
+                         "afgw-bridge-")
 
 
 def body(afgw, ctl, work, redis, procs):
@@ -248,19 +206,8 @@ def body(afgw, ctl, work, redis, procs):
         f.write("output:\n  events: %s\n" % os.path.join(work, "events.jsonl"))
         f.write("run:\n  interfaces: afgwbma,afgwbmb\n  metrics: 127.0.0.1:%d\n" % PORT)
         f.write("  verdict_deadline_ms: 2000\n")   # sanitizer builds are slow
-    log = open(os.path.join(work, "afgw.log"), "w")
-    daemon = subprocess.Popen(ns("m", afgw, "run", "-c", cfg), stdout=log, stderr=log)
-    procs.append(daemon)
-    ok = False
-    for _ in range(300):
-        if daemon.poll() is not None:
-            break
-        if http("/healthz")[0] == 200:
-            ok = True
-            break
-        time.sleep(0.1)
-    check(ok, "afgw run (bridge) starts (%s)" % open(log.name).read()[-800:])
-    if not ok:
+    daemon = start_daemon(afgw, cfg, NS["m"], PORT, os.path.join(work, "afgw.log"), procs)
+    if not daemon:
         return
 
     p = subprocess.run(ns("a", "ping", "-c", "3", "-W", "3", "10.78.0.2"),
@@ -310,12 +257,7 @@ def body(afgw, ctl, work, redis, procs):
     check(blocked == 5 and released == 5, "metrics: 5 INVITEs blocked, 5 released")
     check(metric(text, "afgw_bridge_frames_total", what="inject_errors") == 0,
           "metrics: no inject errors")
-    daemon.send_signal(signal.SIGTERM)
-    try:
-        rc = daemon.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        rc = None
-    check(rc == 0, "SIGTERM: clean stop (%s)" % rc)
+    stop_daemon(daemon, "bridge")
     no_ruleset(afgw, ctl, work, redis, procs)
 
 
@@ -332,19 +274,8 @@ def no_ruleset(afgw, ctl, work, redis, procs):
         f.write("output:\n  events: none\n")
         f.write("run:\n  interfaces: afgwbma,afgwbmb\n  metrics: 127.0.0.1:%d\n" % PORT)
         f.write("  verdict_deadline_ms: 2000\n")
-    log = open(os.path.join(work, "afgw2.log"), "w")
-    daemon = subprocess.Popen(ns("m", afgw, "run", "-c", cfg), stdout=log, stderr=log)
-    procs.append(daemon)
-    ok = False
-    for _ in range(300):
-        if daemon.poll() is not None:
-            break
-        if http("/healthz")[0] == 200:
-            ok = True
-            break
-        time.sleep(0.1)
-    check(ok, "afgw run without any rule set starts (%s)" % open(log.name).read()[-500:])
-    if not ok:
+    daemon = start_daemon(afgw, cfg, NS["m"], PORT, os.path.join(work, "afgw2.log"), procs)
+    if not daemon:
         return
     counter = subprocess.Popen(ns("b", sys.executable, "-c", COUNTER, "15"),
                                stdout=subprocess.PIPE, text=True)
@@ -359,12 +290,7 @@ def no_ruleset(afgw, ctl, work, redis, procs):
     check(metric(text, "afgw_unscanned_total", reason="no_ruleset") >= 3 and
           metric(text, "afgw_bridge_frames_total", what="unscanned") >= 3,
           "no rule set: counted as unscanned (no_ruleset)")
-    daemon.send_signal(signal.SIGTERM)
-    try:
-        rc = daemon.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        rc = None
-    check(rc == 0, "SIGTERM: clean stop without rules (%s)" % rc)
+    stop_daemon(daemon, "bridge without rules")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from replay_redis import Redis, check, FAILS  # noqa: E402
@@ -95,16 +94,16 @@ def in_b(*cmd):
     return ["ip", "netns", "exec", NS_B] + list(cmd)
 
 
-def http(path):
-    """GET inside namespace B: (status, body)."""
+def http(path, netns=NS_B, port=PORT):
+    """GET on the loopback of a namespace: (status, body)."""
     code = ("import urllib.request, urllib.error, sys\n"
             "try:\n"
             "    r = urllib.request.urlopen('http://127.0.0.1:%d%s', timeout=5)\n"
             "    print(r.status); sys.stdout.write(r.read().decode())\n"
             "except urllib.error.HTTPError as e:\n"
-            "    print(e.code); sys.stdout.write(e.read().decode())\n" % (PORT, path))
-    p = subprocess.run(in_b(sys.executable, "-c", code), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=30)
+            "    print(e.code); sys.stdout.write(e.read().decode())\n" % (port, path))
+    p = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", code],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
     if p.returncode != 0 or not p.stdout:
         return 0, p.stderr
     status, _, body = p.stdout.partition("\n")
@@ -122,6 +121,68 @@ def metric(body, name, **labels):
         if all('%s="%s"' % kv in head for kv in labels.items()):
             total += float(value)
     return total
+
+
+def start_daemon(afgw, cfg, netns, port, log_path, procs):
+    """afgw run -c cfg in netns; returns the process once /healthz says 200, or None."""
+    log = open(log_path, "w")
+    daemon = subprocess.Popen(["ip", "netns", "exec", netns, afgw, "run", "-c", cfg],
+                              stdout=log, stderr=log)
+    procs.append(daemon)
+    for _ in range(300):
+        if daemon.poll() is not None:
+            break
+        if http("/healthz", netns, port)[0] == 200:
+            return daemon
+        time.sleep(0.1)
+    check(False, "afgw run starts and /healthz answers 200 (%s)" % open(log_path).read()[-800:])
+    return None
+
+
+def stop_daemon(daemon, what):
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        rc = daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "SIGTERM: clean stop, exit 0 (%s, %s)" % (what, rc))
+
+
+def in_namespaces(tools, setup, teardown, body, prefix):
+    """The frame of a namespace test: skips, a work dir and a redis, cleanup."""
+    if os.geteuid() != 0:
+        print("SKIP: needs root for network namespaces")
+        return 77
+    for tool in tools:
+        if not shutil.which(tool):
+            print("SKIP: %s is not installed" % tool)
+            return 77
+    work = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(work, 0o755)
+    redis = Redis(work)
+    procs = []
+    try:
+        try:
+            setup()
+        except SystemExit as e:
+            print("SKIP: cannot make network namespaces here: %s" % e)
+            return 77
+        redis.start()
+        os.chmod(redis.sock, 0o777)
+        body(work, redis, procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        redis.kill()
+        teardown()
+        shutil.rmtree(work, ignore_errors=True)
+    if FAILS:
+        print("%d checks failed" % len(FAILS))
+        return 1
+    print("all checks passed")
+    return 0
 
 
 def netns_setup():
@@ -154,39 +215,9 @@ def main():
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     afgw, ctl = sys.argv[1:]
-    if os.geteuid() != 0:
-        print("SKIP: needs root for network namespaces")
-        return 77
-    for tool in ("sipp", "redis-server", "ip"):
-        if not shutil.which(tool):
-            print("SKIP: %s is not installed" % tool)
-            return 77
-    work = tempfile.mkdtemp(prefix="afgw-tap-")
-    os.chmod(work, 0o755)
-    redis = Redis(work)
-    procs = []
-    try:
-        try:
-            netns_setup()
-        except SystemExit as e:
-            print("SKIP: cannot make network namespaces here: %s" % e)
-            return 77
-        redis.start()
-        os.chmod(redis.sock, 0o777)
-        body(afgw, ctl, work, redis, procs)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        redis.kill()
-        netns_teardown()
-        shutil.rmtree(work, ignore_errors=True)
-    if FAILS:
-        print("%d checks failed" % len(FAILS))
-        return 1
-    print("all checks passed")
-    return 0
+    return in_namespaces(("sipp", "redis-server", "ip"), netns_setup, netns_teardown,
+                         lambda work, redis, procs: body(afgw, ctl, work, redis, procs),
+                         "afgw-tap-")
 
 
 def body(afgw, ctl, work, redis, procs):
@@ -214,20 +245,8 @@ def body(afgw, ctl, work, redis, procs):
         shutil.chown(os.path.join(work, "gw.key"), user)
     os.chmod(work, 0o777)
 
-    log = open(os.path.join(work, "afgw.log"), "w")
-    daemon = subprocess.Popen(in_b(afgw, "run", "-c", cfg), stdout=log, stderr=log)
-    procs.append(daemon)
-    ok = False
-    for _ in range(300):
-        if daemon.poll() is not None:
-            break
-        if http("/healthz")[0] == 200:
-            ok = True
-            break
-        time.sleep(0.1)
-    check(ok, "afgw run starts and /healthz answers 200 (%s)" %
-          open(os.path.join(work, "afgw.log")).read()[-800:])
-    if not ok:
+    daemon = start_daemon(afgw, cfg, NS_B, PORT, os.path.join(work, "afgw.log"), procs)
+    if not daemon:
         return
     if user:
         st = sh("ps", "-o", "user=", "-p", str(find_afgw_pid(daemon)), check_rc=False).stdout
@@ -268,12 +287,7 @@ def body(afgw, ctl, work, redis, procs):
     time.sleep(0.5)
     sipp_uac(work, BAD, "您的账户涉嫌洗钱，请转入安全账户", 5)
     time.sleep(2)
-    daemon.send_signal(signal.SIGTERM)
-    try:
-        rc = daemon.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        rc = None
-    check(rc == 0, "SIGTERM: clean stop, exit 0 (%s)" % rc)
+    stop_daemon(daemon, "tap")
     answer.kill()
 
     old = [json.loads(x) for x in open(events + ".1") if x.strip()]
