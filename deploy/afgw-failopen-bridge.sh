@@ -20,8 +20,10 @@
 #                               forwards (bit N = 01:80:C2:00:00:0N; 0x4000 is
 #                               LLDP).  STP BPDUs pass anyway (STP is off).
 # No file: fail-open is not configured (tap mode) and every command does
-# nothing and exits 0.  A file with a missing or bad value is an error (exit
-# 1): a bridge-mode gateway must not run with a broken fail-open.
+# nothing and exits 0.  A file with a missing or bad value, or a named
+# interface that does not exist, is an error (exit 1) for "up" and
+# "status"; "down" says so and exits 0, because it runs before afgw starts
+# and a broken fail-open must not also keep afgw from forwarding.
 #
 # Idempotent: "up" twice or "down" twice is the same as once; a run is
 # serialised with any other (flock on the env file), so the ExecStopPost and
@@ -40,6 +42,15 @@ env_file=${AFGW_FAILOPEN_ENV:-/etc/afgw/failopen.env}
 
 say() { printf '%s: %s\n' "$me" "$*" >&2; }
 die() { say "$*"; exit 1; }
+# A fault in the configuration: an error, except for "down", which runs
+# before afgw starts and must not keep it from forwarding the link.
+bad_conf() {
+	if [ "$cmd" = down ]; then
+		say "$*; fail-open cannot work until this is fixed (afgw starts anyway)"
+		exit 0
+	fi
+	die "$*"
+}
 
 usage() {
 	echo "usage: afgw-failopen-bridge up|down|status [WHY]" >&2
@@ -49,6 +60,12 @@ usage() {
 [ $# -ge 1 ] || usage
 cmd=$1
 why=${2:-}
+# What systemd says about the stop (ExecStopPost=: SERVICE_RESULT, EXIT_CODE,
+# EXIT_STATUS; an OnFailure= unit: the same with MONITOR_), for the log.
+res=${SERVICE_RESULT:-${MONITOR_SERVICE_RESULT:-}}
+code=${EXIT_CODE:-${MONITOR_EXIT_CODE:-}}
+status=${EXIT_STATUS:-${MONITOR_EXIT_STATUS:-}}
+[ -z "$res" ] || why="${why:+$why: }$res${code:+, $code}${status:+ $status}"
 case $cmd in up | down | status) ;; *) usage ;; esac
 
 if [ ! -e "$env_file" ]; then
@@ -56,7 +73,7 @@ if [ ! -e "$env_file" ]; then
 	exit 0 # tap mode: nothing to keep flowing
 fi
 if ! [ -f "$env_file" ] || ! [ -r "$env_file" ]; then
-	die "$env_file: not a readable file"
+	bad_conf "$env_file: not a readable file"
 fi
 
 # Read the env file without executing it: KEY=VALUE, optional quotes,
@@ -68,7 +85,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	trimmed=$(printf '%s' "$line" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
 	case $trimmed in '' | '#'*) continue ;; esac
 	key=${trimmed%%=*}
-	[ "$key" != "$trimmed" ] || die "$env_file:$lineno: expected KEY=VALUE"
+	[ "$key" != "$trimmed" ] || bad_conf "$env_file:$lineno: expected KEY=VALUE"
 	val=${trimmed#*=}
 	case $val in
 	\"*\") val=${val#\"}; val=${val%\"} ;;
@@ -79,28 +96,28 @@ while IFS= read -r line || [ -n "$line" ]; do
 	AFGW_IF_B) if_b=$val ;;
 	AFGW_BRIDGE) bridge=$val ;;
 	AFGW_GROUP_FWD_MASK) fwd_mask=$val ;;
-	*) die "$env_file:$lineno: unknown key '$key' (AFGW_IF_A, AFGW_IF_B, AFGW_BRIDGE, AFGW_GROUP_FWD_MASK)" ;;
+	*) bad_conf "$env_file:$lineno: unknown key '$key' (AFGW_IF_A, AFGW_IF_B, AFGW_BRIDGE, AFGW_GROUP_FWD_MASK)" ;;
 	esac
 done <"$env_file"
 
 # An interface name as the kernel allows it, kept to the safe characters.
 check_name() {
 	case $2 in
-	'') die "$env_file: $1 is not set" ;;
-	*[!A-Za-z0-9_.-]*) die "$env_file: $1='$2': not an interface name ([A-Za-z0-9_.-])" ;;
+	'') bad_conf "$env_file: $1 is not set" ;;
+	*[!A-Za-z0-9_.-]*) bad_conf "$env_file: $1='$2': not an interface name ([A-Za-z0-9_.-])" ;;
 	esac
-	[ ${#2} -le 15 ] || die "$env_file: $1='$2': longer than 15 characters"
+	[ ${#2} -le 15 ] || bad_conf "$env_file: $1='$2': longer than 15 characters"
 }
 check_name AFGW_IF_A "$if_a"
 check_name AFGW_IF_B "$if_b"
 check_name AFGW_BRIDGE "$bridge"
-[ "$if_a" != "$if_b" ] || die "$env_file: AFGW_IF_A and AFGW_IF_B are both '$if_a'"
+[ "$if_a" != "$if_b" ] || bad_conf "$env_file: AFGW_IF_A and AFGW_IF_B are both '$if_a'"
 if [ "$bridge" = "$if_a" ] || [ "$bridge" = "$if_b" ]; then
-	die "$env_file: AFGW_BRIDGE is one of the interfaces"
+	bad_conf "$env_file: AFGW_BRIDGE is one of the interfaces"
 fi
 case $fwd_mask in
 '' | 0x[0-9a-fA-F] | 0x[0-9a-fA-F][0-9a-fA-F] | 0x[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F] | 0x[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]) ;;
-*) die "$env_file: AFGW_GROUP_FWD_MASK='$fwd_mask': expected 0x and 1 to 4 hex digits" ;;
+*) bad_conf "$env_file: AFGW_GROUP_FWD_MASK='$fwd_mask': expected 0x and 1 to 4 hex digits" ;;
 esac
 
 # One run at a time (the lock is on the env file, opened for reading: the
@@ -119,8 +136,14 @@ ports_of() { # the bridge's ports, one a line
 	ls "/sys/class/net/$1/brif" 2>/dev/null || true
 }
 
+# At boot the interfaces may still be appearing: wait up to 10 s for them.
 for i in "$if_a" "$if_b"; do
-	exists "$i" || die "interface $i does not exist (AFGW_IF_A / AFGW_IF_B in $env_file)"
+	n=0
+	while ! exists "$i" && [ "$cmd" != status ] && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	exists "$i" || bad_conf "interface $i does not exist (AFGW_IF_A / AFGW_IF_B in $env_file)"
 done
 
 case $cmd in
@@ -143,13 +166,13 @@ up)
 		is_bridge "$bridge" || die "$bridge exists and is not a bridge"
 	else
 		# A transparent wire: no STP (ports forward at once and BPDUs pass),
-		# no multicast snooping (multicast floods as on a cable), no VLAN
-		# filtering (tags pass as they are), not through the host's
-		# iptables, and no address of its own (addrgenmode none: the host
-		# never speaks on the link).
+		# no multicast snooping (multicast floods as on a cable), not
+		# through the host's iptables, and no address of its own
+		# (addrgenmode none: the host never speaks on the link).  VLAN
+		# filtering is off by default, so tags pass as they are (not named
+		# here: kernels built without it refuse even "vlan_filtering 0").
 		ip link add name "$bridge" type bridge stp_state 0 forward_delay 0 \
-			mcast_snooping 0 vlan_filtering 0 \
-			nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0
+			mcast_snooping 0 nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0
 		ip link set dev "$bridge" addrgenmode none 2>/dev/null ||
 			say "$bridge: could not turn off IPv6 address generation (IPv6 disabled?); going on"
 	fi
@@ -177,11 +200,12 @@ down)
 		ip link set dev "$i" up
 	done
 	if exists "$bridge"; then
-		left=$(ports_of "$bridge")
+		left=$(ports_of "$bridge" | tr '\n' ' ')
+		left=${left% }
 		if ! is_bridge "$bridge"; then
 			say "$bridge is not a bridge; leaving it alone"
 		elif [ -n "$left" ]; then
-			say "$bridge still has ports ($(echo "$left" | tr '\n' ' ')); leaving it"
+			say "$bridge still has ports ($left); leaving it"
 		else
 			ip link del dev "$bridge"
 			changed=yes

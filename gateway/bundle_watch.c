@@ -159,6 +159,7 @@ int afgw_bundle_fetch(struct afgw_redis *c, uint8_t **buf, size_t *len, char *er
 /* ---- the watcher ------------------------------------------------------- */
 
 struct afgw_bundle_watch {
+	pthread_mutex_t mu;            /* one consider / rebuild at a time (thread and SIGHUP) */
 	const struct afgw_config *cfg;
 	char *base_dir;
 	struct afgw_rep *rep;
@@ -402,6 +403,7 @@ int afgw_bundle_watch_open(const struct afgw_config *cfg, const char *base_dir,
 	struct afgw_bundle_watch *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	pthread_mutex_init(&w->mu, NULL);
 	w->cfg = cfg;
 	w->rep = rep;
 	w->stop_pipe[0] = w->stop_pipe[1] = -1;
@@ -546,7 +548,9 @@ static void *watch_main(void *arg)
 		if (up > 0) {
 			subscribe(w);
 			struct afgw_ruleset *rs = NULL;
+			pthread_mutex_lock(&w->mu);
 			int rc = consider_redis(w, &rs);
+			pthread_mutex_unlock(&w->mu);
 			if (rc == 1 && afgw_pipeline_offer_ruleset(w->p, rs) != 0)
 				afgw_log(AFGW_LOG_ERROR, "bundle watcher: no memory to install the "
 							 "new rule set; the old one runs on");
@@ -599,5 +603,37 @@ void afgw_bundle_watch_close(struct afgw_bundle_watch *w)
 		redisFree(w->cmd.ctx);
 	afgw_bundle_state_close(w->st);
 	free(w->base_dir);
+	pthread_mutex_destroy(&w->mu);
 	free(w);
+}
+
+int afgw_bundle_watch_rebuild(struct afgw_bundle_watch *w, struct afgw_ruleset **out)
+{
+	*out = NULL;
+	pthread_mutex_lock(&w->mu);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = -ENOENT;
+	if (afgw_bundle_state_current(w->st, &buf, &len) == 0) {
+		uint64_t in_force = w->in_force;
+		w->in_force = 0; /* consider() skips the bundle in force: here it is wanted */
+		rc = consider(w, buf, len, "reload", out) == 1 ? 0 : -EINVAL;
+		if (rc)
+			w->in_force = in_force;
+		free(buf);
+	}
+	if (rc == -ENOENT) { /* no bundle accepted yet: the local rules alone */
+		enum afgw_bundle_reason why;
+		char detail[AFGW_BUNDLE_ERR];
+		if (strcmp(w->base_dir, "none") == 0) {
+			rc = -ENOENT;
+		} else if (build(w, NULL, out, &why, detail, sizeof(detail)) != 0) {
+			afgw_log(AFGW_LOG_ERROR, "reload: %s; the old rules run on", detail);
+			rc = -EINVAL;
+		} else {
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
 }

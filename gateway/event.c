@@ -145,7 +145,13 @@ void afgw_event_json_fields_private(struct afgw_jbuf *b, const struct afgw_event
 			o = put_int(o, m->status);
 		}
 		o = LIT(o, ",\"call_id\":");
-		o = str_or_null(o, m->call_id, true);
+		if (priv && m->call_id.p) { /* it often carries the caller's number */
+			char p[AFGW_PSEUDONYM_TEXT];
+			afgw_pseudonym(priv->key, m->call_id.p, m->call_id.len, p);
+			o = afgw_json_put_str(o, p, strlen(p), false);
+		} else {
+			o = str_or_null(o, m->call_id, true);
+		}
 		o = LIT(o, ",\"cseq\":");
 		o = put_uint(o, m->cseq);
 		o = LIT(o, ",\"ruri\":");

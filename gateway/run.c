@@ -17,7 +17,9 @@
  * publishes a snapshot of the counters for the metrics thread.
  *
  * Signals: SIGTERM / SIGINT stop cleanly (the pipeline drained, warnings
- * flushed, exit 0); SIGHUP reopens the events file (for logrotate).
+ * flushed, exit 0); SIGHUP reopens the events file (for logrotate) and
+ * reloads the rules (the local directory and the police bundle in force)
+ * in a thread of its own: the workers change rule sets between frames.
  * Privileges: captures are opened first, then, with run.user, the process
  * becomes that user and group for good (nothing else needs root).
  */
@@ -40,6 +42,7 @@
 #include "afgw/capture.h"
 #include "afgw/keys.h"
 #include "afgw/log.h"
+#include "afgw/match.h"
 #include "afgw/metrics.h"
 #include "afgw/packet.h"
 #include "afgw/rules.h"
@@ -64,7 +67,7 @@ static const char usage_run[] =
 	"The smpp-proxy mode is not available yet.\n"
 	"\n"
 	"signals: SIGTERM / SIGINT stop cleanly (warnings flushed); SIGHUP reopens the\n"
-	"events file.\n"
+	"events file and reloads the rules (local directory + police bundle in force).\n"
 	"\n"
 	"exit status: 0 stopped by a signal, 1 runtime failure, 2 bad usage or config.\n";
 
@@ -328,7 +331,7 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 	if (s->have_notify)
 		for (int k = 0; k < AFGW_NOTIFY_C_COUNT; k++) {
 			char name[96];
-			snprintf(name, sizeof(name), "afgw_warnings_%s",
+			snprintf(name, sizeof(name), "afgw_%s",
 				 afgw_notify_counter_name((enum afgw_notify_counter)k));
 			afgw_metrics_gauge(b, name, "warnings to residents", NULL,
 					   (double)s->notify[k]);
@@ -342,6 +345,14 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 					     l, atomic_load(&s->bridge->c[k]));
 		}
 	afgw_metrics_gauge(b, "afgw_workers", "worker threads", NULL, (double)st->workers);
+	for (unsigned i = 0; i < st->workers; i++) {
+		char idx[12];
+		snprintf(idx, sizeof(idx), "%u", i);
+		const char *l[] = { "worker", idx, NULL };
+		afgw_metrics_counter(b, "afgw_worker_frames_total",
+				     "frames given to each worker (its share of the load)", l,
+				     st->worker_frames[i]);
+	}
 	afgw_metrics_gauge(b, "afgw_uptime_seconds", "since start", NULL, mono_s() - s->started);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -400,6 +411,69 @@ static int drop_privileges(const char *user)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * SIGHUP's rule reload, in a thread of its own so that the capture loop
+ * never waits for a compile: the local rule directory again (plus the
+ * police bundle in force, through the watcher), compiled in the limited
+ * child process, then offered to the pipeline like a new bundle.
+ */
+struct reloader {
+	pthread_t thread;
+	atomic_bool running, started;
+	struct gw *g;
+	const char *rules_dir;
+	struct afgw_compile_limits lim;
+};
+
+static void *reload_main(void *arg)
+{
+	struct reloader *r = arg;
+	struct afgw_ruleset *rs = NULL;
+	int rc;
+	if (r->g->bw) {
+		rc = afgw_bundle_watch_rebuild(r->g->bw, &rs);
+	} else {
+		struct afgw_rules rules;
+		struct afgw_rules_diag d;
+		afgw_rules_init(&rules);
+		afgw_rules_diag_init(&d);
+		rc = afgw_rules_load_dir(&rules, r->rules_dir, &d);
+		if (rc == 0)
+			rc = afgw_ruleset_new_isolated(&rules, 0, &r->lim, &d, &rs);
+		for (unsigned i = 0; i < d.n && rc; i++)
+			afgw_log(AFGW_LOG_ERROR, "reload: %s", d.msg[i].text);
+		afgw_rules_diag_fini(&d);
+		afgw_rules_fini(&rules);
+	}
+	if (rc == 0 && rs) {
+		size_t n = afgw_ruleset_count(rs);
+		if (afgw_pipeline_offer_ruleset(r->g->p, rs) == 0)
+			afgw_log(AFGW_LOG_INFO, "reload: %zu rules offered to the workers", n);
+	} else {
+		afgw_log(AFGW_LOG_WARN, "reload: the rules in force stay");
+	}
+	atomic_store(&r->running, false);
+	return NULL;
+}
+
+static void reload_start(struct reloader *r)
+{
+	if (atomic_load(&r->running)) {
+		afgw_log(AFGW_LOG_WARN, "SIGHUP: a reload is still running; this one is skipped");
+		return;
+	}
+	if (atomic_load(&r->started))
+		pthread_join(r->thread, NULL);
+	atomic_store(&r->running, true);
+	if (pthread_create(&r->thread, NULL, reload_main, r) != 0) {
+		atomic_store(&r->running, false);
+		atomic_store(&r->started, false);
+		afgw_log(AFGW_LOG_ERROR, "SIGHUP: cannot start the reload");
+		return;
+	}
+	atomic_store(&r->started, true);
 }
 
 static FILE *open_events(const char *path)
@@ -464,7 +538,7 @@ int afgw_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (!cfg.run.interfaces) {
-		fprintf(stderr, "afgw run: %s: run.interfaces is required in tap mode\n", config);
+		fprintf(stderr, "afgw run: %s: run.interfaces is required\n", config);
 		status = 2;
 		goto out;
 	}
@@ -592,6 +666,11 @@ int afgw_cmd_run(int argc, char **argv)
 		 (unsigned long long)snap.st.ruleset, metrics ? ", metrics on " : "",
 		 metrics ? cfg.run.metrics : "");
 
+	static struct reloader rl;
+	rl.g = &g;
+	rl.rules_dir = go.rules_dir;
+	rl.lim = (struct afgw_compile_limits){ cfg.bundle.compile_memory, cfg.bundle.compile_cpu_s,
+					       cfg.bundle.compile_cpu_s * 2000u + 10000u };
 	double next_tick = mono_s() + 1;
 	while (!stop_flag) {
 		int n = poll(pfd, n_if, br.n ? 2 : 200); /* held INVITEs have deadlines */
@@ -631,7 +710,8 @@ int afgw_cmd_run(int argc, char **argv)
 					out = NULL;
 				}
 			}
-			afgw_log(AFGW_LOG_INFO, "SIGHUP: events file reopened");
+			afgw_log(AFGW_LOG_INFO, "SIGHUP: events file reopened; reloading the rules");
+			reload_start(&rl);
 		}
 		double t = mono_s();
 		if (t >= next_tick) {
@@ -643,6 +723,8 @@ int afgw_cmd_run(int argc, char **argv)
 	}
 
 	afgw_log(AFGW_LOG_INFO, "stopping");
+	if (atomic_load(&rl.started))
+		pthread_join(rl.thread, NULL); /* its offer, if any, is freed with the pipeline */
 	afgw_bundle_watch_close(g.bw); /* no more offers */
 	g.bw = NULL;
 	afgw_pipeline_finish(g.p);

@@ -304,6 +304,7 @@ struct worker {
 	struct waiter out_wait;        /* worker sleeps: output full */
 	_Alignas(64) atomic_uint_fast64_t done;   /* last frame seq fully processed */
 	uint64_t sent;                 /* last frame seq given (capture thread) */
+	uint64_t frames;               /* frames given (capture thread) */
 	uint8_t *scratch;              /* inline mode: one output record */
 	size_t scratch_cap;
 	_Atomic uint64_t rebind_ns_max; /* longest stop for a rebind */
@@ -1248,13 +1249,16 @@ void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f)
 	p->seq++;
 	if (!p->threaded) {
 		p->w[0].cur_seq = p->seq;
+		p->w[0].frames++;
 		afgw_dissect_frame(p->w[0].d, f);
 		return;
 	}
 	struct afgw_frame fr = *f;
 	if (fr.caplen > (1u << 18)) /* larger than any snaplen: keep the head */
 		fr.caplen = 1u << 18;
-	dispatch(p, &p->w[flow_worker(p, &fr)], IN_FRAME, p->seq, &fr);
+	struct worker *w = &p->w[flow_worker(p, &fr)];
+	w->frames++;
+	dispatch(p, w, IN_FRAME, p->seq, &fr);
 	if ((p->seq & 63) == 0)
 		merge(p);
 }
@@ -1320,6 +1324,8 @@ void afgw_pipeline_stats(const struct afgw_pipeline *p, struct afgw_pipeline_sta
 	if (p->bh)
 		afgw_behaviour_counters(p->bh, s->behaviour);
 	s->ruleset = p->cur ? afgw_ruleset_serial(p->cur->rs) : 0;
+	for (unsigned i = 0; i < p->n; i++)
+		s->worker_frames[i] = p->w[i].frames;
 	s->rebind_ns_max = 0;
 	for (unsigned i = 0; i < p->n; i++) {
 		uint64_t v = atomic_load(&p->w[i].rebind_ns_max);

@@ -89,6 +89,16 @@ int afgw_bundle_watch_open(const struct afgw_config *cfg, const char *base_dir,
  */
 int afgw_bundle_watch_start(struct afgw_bundle_watch *w, struct afgw_pipeline *p);
 
+/*
+ * Build the rule set again, now, in the caller's thread (afgw run on
+ * SIGHUP: the local rule directory may have changed): the local rules plus
+ * the last accepted bundle (verified again), or the local rules alone.
+ * *out is the caller's.  Returns 0, -ENOENT (nothing to build: no local
+ * rules and no bundle) or -EINVAL (refused or does not compile: logged,
+ * and for a bundle audited).
+ */
+int afgw_bundle_watch_rebuild(struct afgw_bundle_watch *w, struct afgw_ruleset **out);
+
 /* Stop the thread; NULL-safe.  Call before freeing the pipeline. */
 void afgw_bundle_watch_close(struct afgw_bundle_watch *w);
 

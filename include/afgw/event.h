@@ -18,9 +18,9 @@ void afgw_event_json_fields(struct afgw_jbuf *b, const struct afgw_event *ev);
 
 /*
  * What `afgw run` writes unless output.clear_numbers: numbers (from, to,
- * pai) as keyed pseudonyms (keys.h afgw_pseudonym), the raw forms, URIs and
- * the Request-URI (which carry numbers too) as null, and the SMS text as
- * null.  The keys stay the same, so a line's shape does not change.
+ * pai) and the Call-ID (which often holds the caller's number) as keyed
+ * pseudonyms (keys.h afgw_pseudonym), the raw forms, URIs and the
+ * Request-URI (which carry numbers too) as null, and the SMS text as null.  The keys stay the same, so a line's shape does not change.
  */
 struct afgw_event_privacy {
 	uint8_t key[16];               /* AFGW_PSEUDONYM_KEY_BYTES */

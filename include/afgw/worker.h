@@ -104,6 +104,7 @@ struct afgw_pipeline_stats {
 	uint64_t reload_failures;       /* offers lost for want of memory */
 	uint64_t ruleset;               /* serial of the current rule set (0: none) */
 	uint64_t rebind_ns_max;         /* longest a worker stopped to change rule sets */
+	uint64_t worker_frames[AFGW_PIPELINE_WORKERS_MAX]; /* frames given to each worker */
 	bool write_failed;
 };
 

@@ -17,7 +17,9 @@ holds the blacklist and a registered subscriber.  Checks:
   - the metrics endpoint answers in Prometheus text and its counters add
     up (messages = verdicts + unscanned); /healthz says ok;
   - SIGHUP reopens the events file (a rotated file keeps the old lines,
-    the new one gets the new ones); SIGTERM stops within seconds, exit 0;
+    the new one gets the new ones) and reloads the rules: a rule added to
+    the local directory blocks the next messages; SIGTERM stops within
+    seconds, exit 0;
   - run.user: the daemon drops root after opening the capture.
 
 Exits 77 (skipped, with the reason) when not root, when network
@@ -41,6 +43,17 @@ BAD = "17000000001"          # blacklisted caller
 GOOD = "13700000002"
 TO = "13800000001"           # registered subscriber
 PORT = 19477
+
+RULE = """version: 1
+rules:
+  - id: %s
+    kind: text
+    pattern: %s
+    weight: 90
+    category: test
+    desc_zh: 测试
+    desc_en: test
+"""
 
 UAC = """<?xml version="1.0" encoding="UTF-8" ?>
 <scenario name="afgw message">
@@ -229,9 +242,13 @@ def body(afgw, ctl, work, redis, procs):
        os.path.join(work, "alice.pub"), "--prefs", "csl", "--redis", redis.url)
     events = os.path.join(work, "events.jsonl")
     user = "nobody" if sh("id", "nobody", check_rc=False).returncode == 0 else None
+    rules = os.path.join(work, "rules")
+    os.mkdir(rules)
+    with open(os.path.join(rules, "base.yaml"), "w") as f:
+        f.write(RULE % ("local.base", "some-other-words"))
     cfg = os.path.join(work, "afgw.yaml")
     with open(cfg, "w") as f:
-        f.write("mode: tap\nworkers: 2\n")
+        f.write("mode: tap\nworkers: 2\nrules: %s\n" % rules)
         f.write("redis:\n  url: %s\n" % redis.url)
         f.write("behaviour:\n  fleet_sync_ms: 0\n")
         f.write("notify:\n  gateway_key: %s\n" % os.path.join(work, "gw.key"))
@@ -282,10 +299,21 @@ def body(afgw, ctl, work, redis, procs):
                         unscanned, metric(text, "afgw_capture_received_total")))
 
     # SIGHUP: logrotate moves the file, the daemon reopens its name
+    # SIGHUP: the events file reopened, and the rules reloaded with a new
+    # rule that catches the ordinary caller's text
     os.rename(events, events + ".1")
+    with open(os.path.join(rules, "new.yaml"), "w") as f:
+        f.write(RULE % ("local.dinner", "一起吃饭"))
     daemon.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    reloads = 0
+    for _ in range(600):
+        reloads = metric(http("/metrics")[1], "afgw_ruleset_reloads_total")
+        if reloads >= 1:
+            break
+        time.sleep(0.1)
+    check(reloads >= 1, "SIGHUP: the rules reloaded")
     sipp_uac(work, BAD, "您的账户涉嫌洗钱，请转入安全账户", 5)
+    sipp_uac(work, GOOD, "晚上一起吃饭吗", 5)
     time.sleep(2)
     stop_daemon(daemon, "tap")
     answer.kill()
@@ -297,7 +325,14 @@ def body(afgw, ctl, work, redis, procs):
     allv = old + new
     check(all(e["verdict"]["action"] != "allow" for e in allv),
           "only warn / block events without output.allow_events")
-    msgs_bad = [e for e in allv if e.get("method") == "MESSAGE"]
+    messages = [e for e in allv if e.get("method") == "MESSAGE"]
+    by_rule = [e for e in messages if any(r["id"] == "local.dinner"
+                                           for r in e["verdict"]["reasons"])]
+    check(len(by_rule) == 5 and all(e["verdict"]["action"] == "block" for e in by_rule) and
+          all(e in new for e in by_rule),
+          "after the reload the new rule blocks the 5 new messages, only those (%d)" %
+          len(by_rule))
+    msgs_bad = [e for e in messages if e not in by_rule]
     check(len(msgs_bad) >= 15 and all(e["verdict"]["action"] == "block" and
                                        any(r["source"] == "reputation"
                                            for r in e["verdict"]["reasons"])
@@ -308,7 +343,8 @@ def body(afgw, ctl, work, redis, procs):
     pseud = {e["from"] for e in msgs_bad}
     check(len(pseud) == 1 and pseud.pop().startswith("p:"), "the caller as one pseudonym")
     check(all(e.get("text") is None and e.get("from_uri") is None and e.get("ruri") is None
-              for e in allv), "no SMS text and no URIs in the events")
+              and e["call_id"].startswith("p:") for e in allv),
+          "no SMS text, no URIs, Call-IDs as pseudonyms in the events")
     raw = open(events + ".1").read() + (open(events).read() if os.path.exists(events) else "")
     check(BAD not in raw and TO not in raw, "no subscriber number in clear in the events")
     ib = sh(ctl, "inbox", "--account", "alice", "--key", os.path.join(work, "alice.key"),
@@ -317,8 +353,9 @@ def body(afgw, ctl, work, redis, procs):
     ws = [json.loads(x) for x in ib.stdout.splitlines() if x.strip()]
     print("tap: %d events before SIGHUP, %d after, %d warnings in the inbox" %
           (len(old), len(new), len(ws)))
-    check(len(ws) >= 1 and all(w["other"] == "+86" + BAD for w in ws),
-          "the subscriber got sealed warnings about the caller (%d)" % len(ws))
+    check({w["other"] for w in ws} == {"+86" + BAD, "+86" + GOOD},
+          "the subscriber got sealed warnings about both callers once blocked (%d)" %
+          len(ws))
 
 
 def find_afgw_pid(daemon):

@@ -853,6 +853,30 @@ static void test_files(void)
 	unlink(path);
 }
 
+/* The per-mode examples an operator starts from load, in the mode they name. */
+static void test_mode_examples(void)
+{
+	static const struct {
+		const char *file;
+		enum afgw_mode mode;
+	} ex[] = {
+		{ "/deploy/tap.yaml", AFGW_MODE_TAP },
+		{ "/deploy/bridge.yaml", AFGW_MODE_BRIDGE },
+		{ "/deploy/smpp-proxy.yaml", AFGW_MODE_SMPP_PROXY },
+	};
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		char path[512], err[AFGW_CONFIG_ERR] = "";
+		struct afgw_config c;
+		snprintf(path, sizeof(path), "%s%s", AFGW_SOURCE_DIR, ex[i].file);
+		int rc = afgw_config_load(&c, path, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "%s\n", err);
+		CHECK_INT(rc, 0);
+		CHECK_INT(c.mode, ex[i].mode);
+		afgw_config_fini(&c);
+	}
+}
+
 int main(void)
 {
 	test_defaults();
@@ -864,5 +888,6 @@ int main(void)
 	test_values();
 	test_errors();
 	test_files();
+	test_mode_examples();
 	return check_report();
 }
