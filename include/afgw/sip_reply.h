@@ -19,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AFGW_SIP_REPLY_MAX 4096        /* room enough for any response built here */
+#define AFGW_SIP_REPLY_MAX 4096        /* room for any reply to a request of ordinary size
+                                          (huge Via headers give -ENOSPC: forwarded) */
 
 /*
  * Build into out[0..cap) the frame answering the UDP SIP request in
@@ -29,7 +30,9 @@
  * extra is one more header line without CRLF (e.g. a Reason header) or
  * NULL.  Returns the frame's length, -EINVAL when frame is not a whole,
  * unfragmented UDP SIP request over Ethernet (responses, TCP, fragments,
- * a request without Via / From / To / Call-ID / CSeq), or -ENOSPC.
+ * a request without Via / From / To / Call-ID / CSeq, or with one empty,
+ * an ACK, a request sent to a multicast / broadcast address or from port
+ * 0, header values with a bare CR / LF / NUL, bad arguments), or -ENOSPC.
  */
 int afgw_sip_reply_frame(const uint8_t *frame, size_t len, int linktype, unsigned status,
 			 const char *reason, const char *to_tag, const char *extra, uint8_t *out,
