@@ -776,6 +776,15 @@ static int feed_entry(struct afgw_rep *r, const redisReply *fields)
 
 /* Read the feed once (blocking up to FEED_BLOCK_MS).  Returns 0, 1 for
  * "reload", -EIO. */
+/* The feed has been read to its end now (the replica's lag is measured from here). */
+static void synced(struct afgw_rep *r)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	atomic_store(&r->c[AFGW_REP_C_SYNCED_MS],
+		     (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u);
+}
+
 static int feed_read(struct afgw_rep *r)
 {
 	redisReply *rep = redisCommand(r->ctx, "XREAD COUNT %d BLOCK %d STREAMS %s %s", FEED_BATCH,
@@ -785,6 +794,7 @@ static int feed_read(struct afgw_rep *r)
 	int rc = 0;
 	if (rep->type == REDIS_REPLY_NIL) {
 		freeReplyObject(rep);
+		synced(r);
 		return 0;
 	}
 	if (rep->type != REDIS_REPLY_ARRAY) {
@@ -807,6 +817,8 @@ static int feed_read(struct afgw_rep *r)
 			    feed_entry(r, en->element[1]) == 1)
 				rc = 1;
 		}
+		if (entries->elements < FEED_BATCH)
+			synced(r); /* a short batch: nothing more behind it */
 	}
 	freeReplyObject(rep);
 	return rc;
@@ -1133,7 +1145,7 @@ const char *afgw_rep_counter_name(enum afgw_rep_counter c)
 		"reputation_entries",      "reputation_lookups",     "reputation_hits",
 		"reputation_loads",        "reputation_load_ms",     "reputation_changes",
 		"reputation_bad_records",  "reputation_full",        "reputation_redis_outages",
-		"reputation_redis_up",     "reputation_newly_dropped",
+		"reputation_redis_up",     "reputation_newly_dropped", "reputation_synced_unix_ms",
 	};
 	return (unsigned)c < AFGW_REP_C_COUNT ? names[c] : "?";
 }

@@ -321,6 +321,14 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 			 afgw_bundle_watch_counter_name((enum afgw_bw_counter)k));
 		afgw_metrics_gauge(b, name, "police bundle watcher", NULL, (double)s->bundle[k]);
 	}
+	if (s->have_rep && s->rep[AFGW_REP_C_SYNCED_MS]) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		double now = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+		afgw_metrics_gauge(b, "afgw_reputation_lag_seconds",
+				   "since the replica last read the change feed to its end", NULL,
+				   now - (double)s->rep[AFGW_REP_C_SYNCED_MS] / 1000.0);
+	}
 	if (s->have_rep)
 		for (int k = 0; k < AFGW_REP_C_COUNT; k++) {
 			char name[96];

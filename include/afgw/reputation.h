@@ -132,6 +132,8 @@ enum afgw_rep_counter {
 	AFGW_REP_C_OUTAGES,            /* times Redis became unreachable */
 	AFGW_REP_C_REDIS_UP,           /* 1 while connected (gauge) */
 	AFGW_REP_C_NEWLY_DROPPED,      /* new blacklistings not taken in time (look-back lost) */
+	AFGW_REP_C_SYNCED_MS,          /* Unix ms when the feed was last read to its end (gauge;
+	                                  now minus this is the replica's lag) */
 	AFGW_REP_C_COUNT
 };
 

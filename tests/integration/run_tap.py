@@ -294,6 +294,11 @@ def body(afgw, ctl, work, redis, procs):
           "metrics: 10 blocks or more")
     check(metric(text, "afgw_capture_received_total", interface="afgwtb") >= 40,
           "metrics: capture counts")
+    lag = metric(text, "afgw_reputation_lag_seconds")
+    check("afgw_reputation_lag_seconds" in text and 0 <= lag < 30,
+          "metrics: the replica follows the feed (lag %.1f s)" % lag)
+    check(metric(text, "afgw_worker_frames_total") == metric(text, "afgw_capture_received_total"),
+          "metrics: the workers' frames add up to the frames captured")
     print("tap: metrics say %d messages, %d verdicts (%d block), %d unscanned, %d frames "
           "captured" % (msgs, verdicts, metric(text, "afgw_verdicts_total", action="block"),
                         unscanned, metric(text, "afgw_capture_received_total")))
