@@ -669,7 +669,8 @@ int afgw_cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	afgw_log(AFGW_LOG_INFO, "tap mode on %s, %u worker%s, rule set %llu%s%s", cfg.run.interfaces,
+	afgw_log(AFGW_LOG_INFO, "%s mode on %s, %u worker%s, rule set %llu%s%s",
+		 afgw_mode_name(cfg.mode), cfg.run.interfaces,
 		 cfg.workers, cfg.workers == 1 ? "" : "s",
 		 (unsigned long long)snap.st.ruleset, metrics ? ", metrics on " : "",
 		 metrics ? cfg.run.metrics : "");
