@@ -388,7 +388,8 @@ static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep
 		afgw_rep_counters(rep, c);
 		fprintf(stderr, "  reputation:\n");
 		for (int k = 0; k < AFGW_REP_C_COUNT; k++)
-			print_counter(afgw_rep_counter_name((enum afgw_rep_counter)k), c[k]);
+			if (k != AFGW_REP_C_SYNCED_MS) /* a time, for the metrics' lag */
+				print_counter(afgw_rep_counter_name((enum afgw_rep_counter)k), c[k]);
 	}
 	if (sub) {
 		uint64_t c[AFGW_SUB_C_COUNT];
