@@ -102,7 +102,7 @@ static double mono_s(void)
  * unscanned and counted by reason.
  */
 #define HOLD_MAX 1024
-#define FRAME_MAX 65536
+#define FRAME_MAX 9216             /* a jumbo frame: larger INVITEs are forwarded at once */
 
 enum bridge_counter {
 	BR_FORWARDED,                  /* frames passed on at once */
