@@ -17,9 +17,11 @@
  * publishes a snapshot of the counters for the metrics thread.
  *
  * Signals: SIGTERM / SIGINT stop cleanly (the pipeline drained, warnings
- * flushed, exit 0); SIGHUP reopens the events file (for logrotate) and
- * reloads the rules (the local directory and the police bundle in force)
- * in a thread of its own: the workers change rule sets between frames.
+ * flushed, exit 0); SIGHUP reads the config again and applies what can
+ * change while running (reload_config), reopens the events file (for
+ * logrotate) and reloads the rules (the local directory and the police
+ * bundle in force) in a thread of its own: the workers change rule sets
+ * between frames.
  * Privileges: captures are opened first, then, with run.user, the process
  * becomes that user and group for good (nothing else needs root).
  */
@@ -66,8 +68,10 @@ static const char usage_run[] =
 	"no verdict within run.verdict_deadline_ms is forwarded unscanned (fail-open).\n"
 	"The smpp-proxy mode is not available yet.\n"
 	"\n"
-	"signals: SIGTERM / SIGINT stop cleanly (warnings flushed); SIGHUP reopens the\n"
-	"events file and reloads the rules (local directory + police bundle in force).\n"
+	"signals: SIGTERM / SIGINT stop cleanly (warnings flushed); SIGHUP reads the\n"
+	"config again (score thresholds and weights, output.events, output.allow_events\n"
+	"apply at once; the rest needs a restart), reopens the events file and reloads\n"
+	"the rules (local directory + police bundle in force).\n"
 	"\n"
 	"exit status: 0 stopped by a signal, 1 runtime failure, 2 bad usage or config.\n";
 
@@ -493,6 +497,62 @@ static FILE *open_events(const char *path)
 	return fopen(path, "a");
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * SIGHUP: read the config file again.  What can change while running
+ * does: the score thresholds and weights (read by the score stage, this
+ * thread), output.allow_events and output.events (the file is reopened
+ * under its, maybe new, name: logrotate).  What the running gateway was
+ * built from (mode, interfaces, workers, Redis, keys, bundle trust,
+ * memcaps, the rules directory's path) waits for a restart, and the log
+ * says so.  A config that does not load changes nothing (one error line);
+ * the events file is reopened all the same.
+ */
+static void reload_config(const char *path, struct afgw_config *cfg, struct gw *g, FILE **out)
+{
+	struct afgw_config next;
+	char err[AFGW_CONFIG_ERR];
+	if (afgw_config_load(&next, path, err, sizeof(err)) != 0) {
+		afgw_log(AFGW_LOG_ERROR, "SIGHUP: %s; the running config stays", err);
+	} else {
+		bool restart = next.mode != cfg->mode || next.workers != cfg->workers ||
+			       next.country_code != cfg->country_code ||
+			       !same_str(next.run.interfaces, cfg->run.interfaces) ||
+			       !same_str(next.run.filter, cfg->run.filter) ||
+			       !same_str(next.redis.url, cfg->redis.url) ||
+			       !same_str(next.rules, cfg->rules) ||
+			       !same_str(next.bundle.trust, cfg->bundle.trust) ||
+			       !same_str(next.notify.gateway_key, cfg->notify.gateway_key) ||
+			       !same_str(next.run.metrics, cfg->run.metrics);
+		cfg->score = next.score;
+		cfg->output.allow_events = next.output.allow_events;
+		char *events = next.output.events;
+		next.output.events = cfg->output.events;
+		cfg->output.events = events;
+		afgw_config_fini(&next);
+		afgw_log(AFGW_LOG_INFO, "SIGHUP: config read again: score thresholds and weights, "
+					"output.allow_events and output.events applied%s",
+			 restart ? "; other changes (mode, interfaces, workers, Redis, keys, "
+				   "rules directory, metrics address) need a restart" : "");
+	}
+	if (*out)
+		fflush(*out);
+	FILE *nf = open_events(cfg->output.events);
+	if (!nf && cfg->output.events && strcmp(cfg->output.events, "none") != 0) {
+		afgw_log(AFGW_LOG_ERROR, "SIGHUP: cannot open %s: %s; events go on to the old file",
+			 cfg->output.events, strerror(errno));
+		return;
+	}
+	afgw_pipeline_set_output(g->p, nf, !cfg->output.allow_events);
+	if (*out && *out != stdout && *out != nf)
+		fclose(*out);
+	*out = nf;
+}
+
 int afgw_cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -711,15 +771,7 @@ int afgw_cmd_run(int argc, char **argv)
 			bridge_release(&br, false);
 		if (hup_flag) {
 			hup_flag = 0;
-			if (out && out != stdout) {
-				fflush(out);
-				if (!freopen(cfg.output.events, "a", out)) {
-					afgw_log(AFGW_LOG_ERROR, "cannot reopen %s: %s; events stop",
-						 cfg.output.events, strerror(errno));
-					out = NULL;
-				}
-			}
-			afgw_log(AFGW_LOG_INFO, "SIGHUP: events file reopened; reloading the rules");
+			reload_config(config, &cfg, &g, &out);
 			reload_start(&rl);
 		}
 		double t = mono_s();

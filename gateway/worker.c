@@ -1237,6 +1237,13 @@ void afgw_pipeline_poll(struct afgw_pipeline *p)
 		merge(p);
 }
 
+void afgw_pipeline_set_output(struct afgw_pipeline *p, FILE *out, bool skip_allow)
+{
+	/* the score stage writes in this thread: nothing is in the middle of a line */
+	p->out = out;
+	p->skip_allow = skip_allow;
+}
+
 uint64_t afgw_pipeline_next_seq(const struct afgw_pipeline *p)
 {
 	return p->seq + 1;

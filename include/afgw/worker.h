@@ -134,6 +134,10 @@ int afgw_pipeline_offer_ruleset(struct afgw_pipeline *p, struct afgw_ruleset *rs
  * an offered rule set and score what is ready. */
 void afgw_pipeline_poll(struct afgw_pipeline *p);
 
+/* Capture thread: write Event JSON lines to out from now on (NULL: none),
+ * with or without allow verdicts (afgw run on SIGHUP). */
+void afgw_pipeline_set_output(struct afgw_pipeline *p, FILE *out, bool skip_allow);
+
 /* The sequence number the next frame will get (verdict notes name it). */
 uint64_t afgw_pipeline_next_seq(const struct afgw_pipeline *p);
 

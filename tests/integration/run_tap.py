@@ -17,8 +17,10 @@ holds the blacklist and a registered subscriber.  Checks:
   - the metrics endpoint answers in Prometheus text and its counters add
     up (messages = verdicts + unscanned); /healthz says ok;
   - SIGHUP reopens the events file (a rotated file keeps the old lines,
-    the new one gets the new ones) and reloads the rules: a rule added to
-    the local directory blocks the next messages; SIGTERM stops within
+    the new one gets the new ones), reads the config again (a raised
+    score.block turns the blacklisted caller's blocks into warnings) and
+    reloads the rules (a rule added to the local directory flags the next
+    messages); SIGTERM stops within
     seconds, exit 0;
   - run.user: the daemon drops root after opening the capture.
 
@@ -309,6 +311,10 @@ def body(afgw, ctl, work, redis, procs):
     os.rename(events, events + ".1")
     with open(os.path.join(rules, "new.yaml"), "w") as f:
         f.write(RULE % ("local.dinner", "一起吃饭"))
+    # and the config read again: a block threshold above the blacklisted
+    # caller's score (95) makes its next messages warn, not block
+    with open(cfg, "a") as f:
+        f.write("score:\n  block: 96\n")
     daemon.send_signal(signal.SIGHUP)
     reloads = 0
     for _ in range(600):
@@ -333,17 +339,18 @@ def body(afgw, ctl, work, redis, procs):
     messages = [e for e in allv if e.get("method") == "MESSAGE"]
     by_rule = [e for e in messages if any(r["id"] == "local.dinner"
                                            for r in e["verdict"]["reasons"])]
-    check(len(by_rule) == 5 and all(e["verdict"]["action"] == "block" for e in by_rule) and
+    check(len(by_rule) == 5 and all(e["verdict"]["action"] == "warn" for e in by_rule) and
           all(e in new for e in by_rule),
-          "after the reload the new rule blocks the 5 new messages, only those (%d)" %
-          len(by_rule))
+          "after the reload the new rule flags the 5 new messages (warn: score 90 is below "
+          "the new block threshold), only those (%d)" % len(by_rule))
     msgs_bad = [e for e in messages if e not in by_rule]
-    check(len(msgs_bad) >= 15 and all(e["verdict"]["action"] == "block" and
-                                       any(r["source"] == "reputation"
+    check(len(msgs_bad) >= 15 and all(any(r["source"] == "reputation"
                                            for r in e["verdict"]["reasons"])
                                        for e in msgs_bad),
-          "the blacklisted caller's MESSAGEs blocked with a reputation reason (%d)" %
+          "the blacklisted caller's MESSAGEs flagged with a reputation reason (%d)" %
           len(msgs_bad))
+    check(all(e["verdict"]["action"] == ("warn" if e in new else "block") for e in msgs_bad),
+          "blocked before SIGHUP, warned after it raised score.block above their score")
     # privacy: numbers are keyed pseudonyms (one per number), no SMS text, no URI
     pseud = {e["from"] for e in msgs_bad}
     check(len(pseud) == 1 and pseud.pop().startswith("p:"), "the caller as one pseudonym")
