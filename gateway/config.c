@@ -141,6 +141,7 @@ void afgw_config_fini(struct afgw_config *cfg)
 		free(cfg->allow_numbers[i]);
 	free(cfg->allow_numbers);
 	free(cfg->redis.url);
+	free(cfg->redis.user);
 	free(cfg->redis.password);
 	free(cfg->output.events);
 	free(cfg->notify.gateway_key);
@@ -218,6 +219,7 @@ static const struct key keys[] = {
 
 	SEC("redis"),
 	{ "redis.url", T_URL, AT(redis.url), 0, URL_MAX, 0 },
+	{ "redis.user", T_STR, AT(redis.user), 1, 128, 0 },
 	{ "redis.password", T_SECRET, AT(redis.password), 0, PASSWORD_MAX, 0 },
 	{ "redis.db", T_UINT, AT(redis.db), 0, 255, 0 },
 	{ "redis.connect_timeout_ms", T_UINT, AT(redis.connect_timeout_ms), 1, 600000, 0 },

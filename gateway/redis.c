@@ -81,7 +81,8 @@ redisContext *afgw_redis_ctx_open(const struct afgw_config_redis *rc, unsigned e
 		goto fail;
 	}
 	if (rc->password) {
-		rep = redisCommand(ctx, "AUTH %s", rc->password);
+		rep = rc->user ? redisCommand(ctx, "AUTH %s %s", rc->user, rc->password)
+			       : redisCommand(ctx, "AUTH %s", rc->password);
 		if (!rep || rep->type == REDIS_REPLY_ERROR) {
 			snprintf(err, errlen, "Redis at %s: AUTH failed: %s", rc->url,
 				 rep ? rep->str : ctx->errstr);

@@ -31,6 +31,7 @@ struct afgw_config_redis {
 	char *url;                     /* "unix:///path/redis.sock", "tcp://host:port" or
 	                                  "redis://host:port"; NULL: no Redis (replica empty,
 	                                  built-in allow list only) */
+	char *user;                    /* ACL user for AUTH (Redis 6+); NULL: the default user */
 	char *password;                /* AUTH; NULL: none */
 	unsigned db;                   /* SELECT; default 0 */
 	unsigned connect_timeout_ms;   /* default 1000 */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "afgw/config.h"
+#include "afgw/redis.h"
 #include "afgw/reputation.h"
 #include "check.h"
 #include "redis_server.h"
@@ -311,6 +312,36 @@ out:
 	test_redis_stop(&srv);
 }
 
+/* redis.user: AUTH as an ACL user; a wrong password or user is a clear error. */
+static void test_acl_user(void)
+{
+	struct test_redis r = { 0 };
+	CHECK_INT(test_redis_start(&r), 0);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "redis-cli -s %s ACL SETUSER afgw-gw on '>s3cret' '~afgw:*' '+@all' >/dev/null",
+		 r.sock);
+	CHECK_INT(system(cmd), 0);
+	struct afgw_config cfg;
+	afgw_config_default(&cfg);
+	struct afgw_config_redis rc = cfg.redis;
+	rc.url = r.url;
+	rc.user = "afgw-gw";
+	rc.password = "s3cret";
+	struct afgw_redis *c = NULL;
+	char err[256] = "";
+	CHECK_INT(afgw_redis_connect(&rc, &c, err, sizeof(err)), 0);
+	afgw_redis_close(c);
+	c = NULL;
+	rc.password = "wrong";
+	CHECK(afgw_redis_connect(&rc, &c, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "AUTH failed") != NULL);
+	rc.user = NULL; /* the default user has no password here: AUTH with one fails */
+	rc.password = "s3cret";
+	CHECK(afgw_redis_connect(&rc, &c, err, sizeof(err)) != 0);
+	test_redis_stop(&r);
+}
+
 int main(void)
 {
 	test_records();
@@ -321,5 +352,6 @@ int main(void)
 		return 77;
 	}
 	test_redis();
+	test_acl_user();
 	return check_report();
 }
