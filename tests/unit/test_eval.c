@@ -36,20 +36,22 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 87.2 %, odd rows 75.7 %, false positives 1.3 % (10 texts in 758), evaded
- * 86.6 %; rules/samples: recall 98.2 %, false positives 0 % of 330).  The
+ * 88.1 %, odd rows 76.9 %, false positives 1.1 % (8 texts in 758), evaded
+ * 87.4 %; rules/samples: recall 98.5 %, false positives 0 % of 345).  The
  * corpus grew from 681 to 1431 texts with five batches of hard texts, each
  * scored before the rules were tuned on its even rows, so these figures are
  * lower than the 92.8 % / 85.5 % / 0.3 % of the first 681 texts: the odd
  * rows of the new batches are openers and new wordings the rules never saw.
+ * The eighth round (291 -> 309 rules, tuned on even rows and rules/samples
+ * only) took the corpus from 87.2 % / 75.7 % / 1.3 % to these figures.
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 86.6
-#define FLOOR_RECALL_ODD 75.0
+#define FLOOR_RECALL 87.6
+#define FLOOR_RECALL_ODD 76.3
 #define FLOOR_FP 1.5
-#define FLOOR_EVADED 86.0
-#define FLOOR_SAMPLES_RECALL 97.6
+#define FLOOR_EVADED 86.8
+#define FLOOR_SAMPLES_RECALL 97.9
 #define FLOOR_SAMPLES_FP 0.5
 
 struct row {
