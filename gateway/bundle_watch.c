@@ -362,10 +362,13 @@ static int consider_redis(struct afgw_bundle_watch *w, struct afgw_ruleset **out
 	redisContext *ctx = w->cmd.ctx;
 	redisReply *rep = redisCommand(ctx, "GETRANGE %s 0 %d", AFGW_BUNDLE_KEY,
 				       AFGW_BUNDLE_HEADER_BYTES - 1);
+	if (!rep)
+		return -EIO; /* the connection: reconnect */
 	if (!afgw_redis_reply_is(rep, REDIS_REPLY_STRING)) {
-		if (rep)
-			freeReplyObject(rep);
-		return -EIO;
+		/* not a string (someone wrote another type there): nothing to
+		 * consider, and no reason to drop the connection */
+		freeReplyObject(rep);
+		return 0;
 	}
 	bool fresh = rep->len == AFGW_BUNDLE_HEADER_BYTES &&
 		     (!w->have_seen || memcmp(w->seen, rep->str, AFGW_BUNDLE_HEADER_BYTES) != 0);
