@@ -545,6 +545,28 @@ static int cmd_verify(struct args *a)
 	return 0;
 }
 
+/*
+ * Read the bundle at path and decode its fixed prefix (no signature
+ * checked).  Returns 0 with *buf (malloc'd) and *h, or the exit status
+ * after one line on stderr.
+ */
+static int read_header(const char *path, uint8_t **buf, size_t *len,
+		       struct afgw_bundle_header *h)
+{
+	int rc = read_bundle(path, buf, len, NULL);
+	if (rc)
+		return rc;
+	char err[AFGW_BUNDLE_ERR];
+	enum afgw_bundle_reason r = afgw_bundle_header_parse(*buf, *len, h, err, sizeof(err));
+	if (r != AFGW_BUNDLE_OK) {
+		free(*buf);
+		*buf = NULL;
+		return error(2, "%s: not a readable bundle: %s: %s", path,
+			     afgw_bundle_reason_name(r), err);
+	}
+	return 0;
+}
+
 /* ---- show ---------------------------------------------------------------- */
 
 static int cmd_show(const struct args *a)
@@ -558,16 +580,9 @@ static int cmd_show(const struct args *a)
 		return error(1, "libsodium failed to initialise");
 	uint8_t *buf;
 	size_t len;
-	if ((rc = read_bundle(a->what, &buf, &len, NULL)) != 0)
-		return rc;
 	struct afgw_bundle_header h;
-	char err[AFGW_BUNDLE_ERR];
-	enum afgw_bundle_reason r = afgw_bundle_header_parse(buf, len, &h, err, sizeof(err));
-	if (r != AFGW_BUNDLE_OK) {
-		free(buf);
-		return error(2, "%s: not a readable bundle: %s: %s", a->what,
-			     afgw_bundle_reason_name(r), err);
-	}
+	if ((rc = read_header(a->what, &buf, &len, &h)) != 0)
+		return rc;
 	char iss[32], exp[32];
 	fmt_time(h.issued_at, iss, sizeof(iss));
 	fmt_time(h.expires_at, exp, sizeof(exp));
@@ -609,16 +624,9 @@ static int cmd_push(const struct args *a)
 		return fail("push: which bundle file?");
 	uint8_t *buf;
 	size_t len;
-	if ((rc = read_bundle(a->what, &buf, &len, NULL)) != 0)
-		return rc;
 	struct afgw_bundle_header h;
-	char err[AFGW_BUNDLE_ERR];
-	enum afgw_bundle_reason r = afgw_bundle_header_parse(buf, len, &h, err, sizeof(err));
-	if (r != AFGW_BUNDLE_OK) {
-		free(buf);
-		return error(2, "%s: not a readable bundle: %s: %s", a->what,
-			     afgw_bundle_reason_name(r), err);
-	}
+	if ((rc = read_header(a->what, &buf, &len, &h)) != 0)
+		return rc;
 	if (h.n_sigs == 0) {
 		free(buf);
 		return error(2, "%s is not signed; no gateway would accept it (afgwctl bundle sign)",
@@ -645,6 +653,7 @@ static int cmd_push(const struct args *a)
 		goto out;
 	}
 	long long receivers = 0;
+	char err[AFGW_BUNDLE_ERR];
 	rc = afgw_bundle_push(c, buf, len, a->force, &receivers, err, sizeof(err));
 	if (rc) {
 		rc = error(rc == -EINVAL ? 2 : 1, "%s: %s", a->what, err);
