@@ -60,50 +60,28 @@ Content-Length: 0
 </scenario>
 """
 
-ANSWERED = """  <recv response="200" rtd="true"/>
-  <send>
+# A request of the call after the INVITE (ACK, BYE), as sipp sends it.
+IN_DIALOG = """  <send%(retrans)s>
     <![CDATA[
-ACK sip:%(to)s@[remote_ip]:[remote_port] SIP/2.0
+%(method)s sip:%%(to)s@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:%(frm)s@[local_ip]:[local_port]>;tag=[call_number]
+From: <sip:%%(frm)s@[local_ip]:[local_port]>;tag=[call_number]
 [last_To:]
 Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="100"/>
-  <send retrans="500">
-    <![CDATA[
-BYE sip:%(to)s@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:%(frm)s@[local_ip]:[local_port]>;tag=[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>"""
-
-REFUSED = """  <recv response="607"/>
-  <send>
-    <![CDATA[
-ACK sip:%(to)s@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:%(frm)s@[local_ip]:[local_port]>;tag=[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
+CSeq: %(cseq)d %(method)s
 Max-Forwards: 70
 Content-Length: 0
 
     ]]>
   </send>"""
+ACK = IN_DIALOG % {"method": "ACK", "cseq": 1, "retrans": ""}
+BYE = IN_DIALOG % {"method": "BYE", "cseq": 2, "retrans": ' retrans="500"'}
+
+ANSWERED = ("""  <recv response="200" rtd="true"/>\n""" + ACK +
+            """\n  <pause milliseconds="100"/>\n""" + BYE +
+            """\n  <recv response="200" crlf="true"/>""")
+
+REFUSED = """  <recv response="607"/>\n""" + ACK
 
 COUNTER = r"""
 import socket, sys, time
