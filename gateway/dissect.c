@@ -46,6 +46,7 @@ struct sip_stream {
 /* What a concatenated SMS remembers of its first part. */
 struct sms_meta {
 	uint64_t ts_us;
+	uint64_t tag;            /* of the frame that carried this part */
 	bool tcp;
 	struct afgw_ip_addr src_ip, dst_ip;
 	uint16_t src_port, dst_port;
@@ -87,6 +88,7 @@ struct afgw_dissect {
 	const struct afgw_pkt *cur;
 	bool in_frame;
 	uint64_t cur_ts;
+	uint64_t cur_tag;        /* the tag of the frame being handled */
 	bool cur_tcp;
 	int cur_dir;
 	const struct afgw_flow *cur_flow;
@@ -154,6 +156,7 @@ static void fill_addrs(struct afgw_dissect *d, struct afgw_event *ev)
 {
 	const struct afgw_pkt *p = d->cur;
 	ev->ts_us = d->cur_ts;
+	ev->first_tag = d->cur_tag;
 	ev->tcp = d->cur_tcp;
 	if (d->cur_tcp && d->cur_flow) {
 		/* Direction d was sent by addr[d]. */
@@ -486,6 +489,7 @@ static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afg
 	struct afgw_event ev;
 	event_clear(&ev);
 	ev.ts_us = ts_us;
+	ev.first_tag = mt->tag;
 	ev.proto = AFGW_PROTO_SMPP;
 	ev.tcp = mt->tcp;
 	ev.src_ip = mt->src_ip;
@@ -579,6 +583,7 @@ static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
 	struct afgw_event tmp; /* fill_addrs() sets every field read below */
 	fill_addrs(d, &tmp);
 	mt.ts_us = tmp.ts_us;
+	mt.tag = d->cur_tag;
 	mt.tcp = tmp.tcp;
 	mt.src_ip = tmp.src_ip;
 	mt.dst_ip = tmp.dst_ip;
@@ -878,10 +883,21 @@ static void frame(struct afgw_dissect *d, const struct afgw_frame *f)
 
 void afgw_dissect_frame(struct afgw_dissect *d, const struct afgw_frame *f)
 {
+	d->cur_tag = f->tag;
 	d->in_frame = true;
 	frame(d, f);
 	d->in_frame = false;
 	d->cur = NULL;
+}
+
+void afgw_dissect_tick(struct afgw_dissect *d, uint64_t now_us, uint64_t tag)
+{
+	d->cur_tag = tag;
+	if (now_us > d->now_us)
+		d->now_us = now_us;
+	afgw_ipfrag_expire(d->frag, d->now_us);
+	if (d->now_us / 1000u != d->drained_ms)
+		concat_release(d, false);
 }
 
 void afgw_dissect_flush(struct afgw_dissect *d)

@@ -211,7 +211,7 @@ static bool ring_empty(struct ring *r)
 
 /* ---- records ---------------------------------------------------------- */
 
-enum in_type { IN_FRAME = 1, IN_FLUSH, IN_STOP, IN_REBIND };
+enum in_type { IN_FRAME = 1, IN_FLUSH, IN_STOP, IN_REBIND, IN_TICK };
 
 struct in_rec {
 	uint32_t size;                 /* whole record */
@@ -269,6 +269,7 @@ struct out_rec {
 	uint32_t size;
 	uint32_t json_len;
 	uint64_t seq;
+	uint64_t first_seq;            /* the frame of the message's first part */
 	uint64_t ts_us;
 	uint64_t text_hash;
 	struct rs_slot *slot;          /* the ruleset that scanned it (NULL: none) */
@@ -474,6 +475,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	r->size = (uint32_t)size;
 	r->json_len = (uint32_t)w->jb.len;
 	r->seq = w->cur_seq;
+	r->first_seq = ev->first_tag ? ev->first_tag : w->cur_seq;
 	r->ts_us = ev->ts_us;
 	r->text_hash = text_hash;
 	r->slot = w->slot;
@@ -844,7 +846,8 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 
 	if (p->on_verdict) {
 		struct afgw_verdict_note note = {
-			.seq = r->seq, .invite = r->bh_kind == AFGW_BH_INVITE, .scanned = scanned,
+			.seq = r->seq, .first_seq = r->first_seq, .sms = (r->flags & OUT_SMS) != 0,
+			.invite = r->bh_kind == AFGW_BH_INVITE, .scanned = scanned,
 			.action = scanned ? v.action : AFGW_ALLOW,
 		};
 		p->on_verdict(p->verdict_ud, &note);
@@ -982,8 +985,11 @@ static void *worker_main(void *arg)
 				.caplen = r->caplen,
 				.len = r->len,
 				.linktype = r->linktype,
+				.tag = seq,
 			};
 			afgw_dissect_frame(w->d, &f);
+		} else if (type == IN_TICK) {
+			afgw_dissect_tick(w->d, r->ts_us, seq);
 		} else if (type == IN_FLUSH) {
 			afgw_dissect_flush(w->d);
 		} else if (type == IN_REBIND) {
@@ -1254,13 +1260,14 @@ void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f)
 	if (atomic_load_explicit(&p->offered, memory_order_relaxed))
 		install(p);
 	p->seq++;
+	struct afgw_frame fr = *f;
+	fr.tag = p->seq;
 	if (!p->threaded) {
 		p->w[0].cur_seq = p->seq;
 		p->w[0].frames++;
-		afgw_dissect_frame(p->w[0].d, f);
+		afgw_dissect_frame(p->w[0].d, &fr);
 		return;
 	}
-	struct afgw_frame fr = *f;
 	if (fr.caplen > (1u << 18)) /* larger than any snaplen: keep the head */
 		fr.caplen = 1u << 18;
 	struct worker *w = &p->w[flow_worker(p, &fr)];
@@ -1268,6 +1275,47 @@ void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f)
 	dispatch(p, w, IN_FRAME, p->seq, &fr);
 	if ((p->seq & 63) == 0)
 		merge(p);
+}
+
+void afgw_pipeline_tick(struct afgw_pipeline *p, uint64_t now_us)
+{
+	if (p->finished)
+		return;
+	p->seq++;
+	if (!p->threaded) {
+		p->w[0].cur_seq = p->seq;
+		afgw_dissect_tick(p->w[0].d, now_us, p->seq);
+		return;
+	}
+	struct afgw_frame f = { .ts_us = now_us };
+	for (unsigned j = 0; j < p->n; j++)
+		dispatch(p, &p->w[j], IN_TICK, p->seq, &f);
+}
+
+/*
+ * Every frame up to the answer has been decoded and every message it
+ * completed scored: a worker's records come in order and it publishes
+ * "done" after them, so a worker limits the answer by its first record
+ * not yet scored, and by its last finished frame if it has not finished
+ * all it was given.
+ */
+uint64_t afgw_pipeline_done_seq(struct afgw_pipeline *p)
+{
+	uint64_t wm = p->seq;
+	if (!p->threaded)
+		return wm;
+	uint64_t done[AFGW_PIPELINE_WORKERS_MAX];
+	for (unsigned j = 0; j < p->n; j++)
+		done[j] = atomic_load(&p->w[j].done);
+	for (unsigned j = 0; j < p->n; j++) {
+		struct worker *w = &p->w[j];
+		const struct out_rec *h = ring_peek(&w->out); /* the consumer's own look */
+		if (h && h->seq - 1 < wm)
+			wm = h->seq - 1;
+		if (done[j] != w->sent && done[j] < wm)
+			wm = done[j];
+	}
+	return wm;
 }
 
 static bool all_done(struct afgw_pipeline *p, uint64_t seq)

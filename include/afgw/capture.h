@@ -35,6 +35,8 @@ struct afgw_frame {
 	uint32_t caplen;           /* bytes present */
 	uint32_t len;              /* bytes on the wire */
 	int linktype;              /* AFGW_LINK_* (a pcap LINKTYPE_ value) */
+	uint64_t tag;              /* the pipeline's number for the frame (events name the
+	                              frame of their first part by it); 0 from captures */
 };
 
 struct afgw_capture;

@@ -27,6 +27,8 @@ enum afgw_proto { AFGW_PROTO_SIP, AFGW_PROTO_SMPP };
  * only during the callback. */
 struct afgw_event {
 	uint64_t ts_us;
+	uint64_t first_tag;              /* tag of the frame that carried the first part seen
+	                                    (the completing frame's for one-part messages) */
 	enum afgw_proto proto;
 	bool tcp;
 	struct afgw_ip_addr src_ip, dst_ip; /* formatted only when written out */
@@ -111,6 +113,11 @@ void afgw_dissect_free(struct afgw_dissect *d);
 
 /* One captured frame. */
 void afgw_dissect_frame(struct afgw_dissect *d, const struct afgw_frame *f);
+
+/* No frame, but time goes on (a live source that is quiet): release the
+ * concatenated SMS and IP fragments whose time is up at now_us.  Events
+ * come out as from a frame tagged tag. */
+void afgw_dissect_tick(struct afgw_dissect *d, uint64_t now_us, uint64_t tag);
 
 /* End of input: close TCP flows and release incomplete concatenated SMS,
  * so every message seen comes out as an event. */

@@ -49,6 +49,9 @@ enum afgw_unscanned {
 /* What the score stage decided about a message (afgw_pipeline_opts.on_verdict). */
 struct afgw_verdict_note {
 	uint64_t seq;                   /* the frame that completed the message */
+	uint64_t first_seq;             /* the frame that carried its first part (== seq but
+	                                   for concatenated SMS) */
+	bool sms;
 	bool invite;                    /* an initial INVITE */
 	bool scanned;                   /* false: unscanned (action is allow) */
 	enum afgw_action action;
@@ -143,6 +146,19 @@ uint64_t afgw_pipeline_next_seq(const struct afgw_pipeline *p);
 
 /* One captured frame (copied; f's bytes may go after the call). */
 void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f);
+
+/*
+ * Capture thread, when there is no frame (a quiet live source): time goes
+ * on to now_us, so concatenated SMS whose parts stopped coming are
+ * released (scanned as they are) by their timeout.  Takes a sequence
+ * number like a frame.
+ */
+void afgw_pipeline_tick(struct afgw_pipeline *p, uint64_t now_us);
+
+/* Every frame up to this sequence number is decoded and every message it
+ * completed has had its verdict (on_verdict called): a frame at or below
+ * it that produced no note produced no message. */
+uint64_t afgw_pipeline_done_seq(struct afgw_pipeline *p);
 
 /* End of input: flush reassembly, drain the workers, score everything. */
 void afgw_pipeline_finish(struct afgw_pipeline *p);
