@@ -129,6 +129,20 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->run.user = NULL;
 	cfg->run.metrics = NULL;
 	cfg->run.verdict_deadline_ms = 50;
+	cfg->smpp.listen = NULL;
+	cfg->smpp.upstream = NULL;
+	cfg->smpp.accounts = NULL;
+	cfg->smpp.screening = true;
+	cfg->smpp.window = 10;
+	cfg->smpp.max_sessions = 10000;
+	cfg->smpp.block_status = 0x45;
+	cfg->smpp.deliver_block_status = 0x65;
+	cfg->smpp.enquire_link_s = 30;
+	cfg->smpp.response_timeout_s = 10;
+	cfg->smpp.bind_timeout_s = 10;
+	cfg->smpp.pdu_timeout_s = 10;
+	cfg->smpp.inactivity_s = 0;
+	cfg->smpp.hold_bytes = 64 * MiB;
 }
 
 void afgw_config_fini(struct afgw_config *cfg)
@@ -154,6 +168,9 @@ void afgw_config_fini(struct afgw_config *cfg)
 	free(cfg->run.filter);
 	free(cfg->run.user);
 	free(cfg->run.metrics);
+	free(cfg->smpp.listen);
+	free(cfg->smpp.upstream);
+	free(cfg->smpp.accounts);
 	afgw_config_default(cfg);
 }
 
@@ -188,6 +205,7 @@ enum type {
 };
 
 #define Z 1u /* T_UINT: 0 is allowed besides lo..hi (it means "off") */
+#define X 2u /* T_UINT: also in hex, 0x45 (SMPP status codes are written so) */
 
 struct key {
 	const char *name; /* dotted path */
@@ -300,6 +318,22 @@ static const struct key keys[] = {
 	{ "run.user", T_STR, AT(run.user), 1, 64, 0 },
 	{ "run.metrics", T_STR, AT(run.metrics), 1, 128, 0 },
 	{ "run.verdict_deadline_ms", T_UINT, AT(run.verdict_deadline_ms), 1, 10000, 0 },
+
+	SEC("smpp"),
+	{ "smpp.listen", T_STR, AT(smpp.listen), 1, 128, 0 },
+	{ "smpp.upstream", T_STR, AT(smpp.upstream), 1, 128, 0 },
+	{ "smpp.accounts", T_STR, AT(smpp.accounts), 1, PATH_TEXT_MAX, 0 },
+	{ "smpp.screening", T_BOOL, AT(smpp.screening), 0, 0, 0 },
+	{ "smpp.window", T_UINT, AT(smpp.window), 1, 10000, 0 },
+	{ "smpp.max_sessions", T_UINT, AT(smpp.max_sessions), 1, 1000000, 0 },
+	{ "smpp.block_status", T_UINT, AT(smpp.block_status), 1, 0xffffffffu, X },
+	{ "smpp.deliver_block_status", T_UINT, AT(smpp.deliver_block_status), 1, 0xffffffffu, X },
+	{ "smpp.enquire_link_s", T_UINT, AT(smpp.enquire_link_s), 1, 86400, Z },
+	{ "smpp.response_timeout_s", T_UINT, AT(smpp.response_timeout_s), 1, 3600, 0 },
+	{ "smpp.bind_timeout_s", T_UINT, AT(smpp.bind_timeout_s), 1, 3600, 0 },
+	{ "smpp.pdu_timeout_s", T_UINT, AT(smpp.pdu_timeout_s), 1, 3600, 0 },
+	{ "smpp.inactivity_s", T_UINT, AT(smpp.inactivity_s), 1, 604800, Z },
+	{ "smpp.hold_bytes", T_SIZE, AT(smpp.hold_bytes), 1 * MiB, 16 * GiB, 0 },
 };
 /* clang-format on */
 #define N_KEYS AFGW_ARRAY_SIZE(keys)
@@ -520,6 +554,26 @@ static bool parse_digits(const char *s, size_t n, uint64_t *v, size_t *used)
 }
 
 /* "64 KiB", "1 GiB", "12345" for a message. */
+/* 1..8 hex digits, all of s. */
+static bool parse_hex(const char *s, size_t n, uint64_t *v)
+{
+	if (n == 0 || n > 8)
+		return false;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+			     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+			     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+						    : 16u;
+		if (d == 16)
+			return false;
+		x = x * 16 + d;
+	}
+	*v = x;
+	return true;
+}
+
 static const char *size_text(uint64_t v, char out[32])
 {
 	if (v >= GiB && v % GiB == 0)
@@ -581,6 +635,9 @@ static void read_number(struct ld *l, const struct key *k, unsigned line)
 	bool ok = l->ev.type == YAML_SCALAR_EVENT;
 	if (ok && k->type == T_SIZE)
 		ok = parse_size(scalar(l), scalar_len(l), &v);
+	else if (ok && (k->flags & X) && scalar_len(l) > 1 && scalar(l)[0] == '0' &&
+		 (scalar(l)[1] | 0x20) == 'x')
+		ok = parse_hex(scalar(l) + 2, scalar_len(l) - 2, &v);
 	else if (ok)
 		ok = parse_digits(scalar(l), scalar_len(l), &v, &used) && used == scalar_len(l);
 	if (ok)
@@ -1010,6 +1067,16 @@ static void cross_checks(struct ld *l)
 		fail(l, tl, "bundle.trust: needs bundle.state_dir (where accepted serials and the "
 			    "audit log are kept)");
 		return;
+	}
+	if (c->mode == AFGW_MODE_SMPP_PROXY) {
+		static const char *const need[] = { "smpp.listen", "smpp.upstream", "smpp.accounts" };
+		char *const have[] = { c->smpp.listen, c->smpp.upstream, c->smpp.accounts };
+		for (unsigned i = 0; i < AFGW_ARRAY_SIZE(need); i++) {
+			if (!have[i]) {
+				fail(l, l->seen[key_index("mode")], "mode smpp-proxy needs %s", need[i]);
+				return;
+			}
+		}
 	}
 	for (unsigned i = 0; c->sip_ports[i]; i++) {
 		for (unsigned j = 0; c->smpp_ports[j]; j++) {

@@ -132,7 +132,34 @@ struct afgw_config_run {
 	char *metrics;                 /* "ADDRESS:PORT" of the Prometheus / health endpoint;
 	                                  NULL: none */
 	unsigned verdict_deadline_ms;  /* bridge: an INVITE waits at most this long for its
-	                                  verdict, then goes on unscanned; default 50 */
+	                                  verdict, then goes on unscanned; smpp-proxy: the same
+	                                  for an SMS PDU; default 50 */
+};
+
+/* smpp-proxy mode (smpp_proxy.h). */
+struct afgw_config_smpp {
+	char *listen;                  /* "ADDRESS:PORT" the ESMEs bind to ("[::]:2775" for
+	                                  IPv6); required in smpp-proxy mode */
+	char *upstream;                /* "ADDRESS:PORT" of the SMSC; required */
+	char *accounts;                /* the ESMEs' accounts file; required */
+	bool screening;                /* false: relay everything unscreened; default true */
+	unsigned window;               /* requests outstanding per session and direction,
+	                                  beyond which ESME_RTHROTTLED; default 10 */
+	unsigned max_sessions;         /* ESME connections; default 10000 */
+	uint32_t block_status;         /* submit_sm / data_sm / submit_multi _resp status of
+	                                  a blocked SMS; default 0x45 ESME_RSUBMITFAIL */
+	uint32_t deliver_block_status; /* deliver_sm / data_sm _resp status to the SMSC for a
+	                                  blocked SMS; default 0x65 ESME_RX_P_APPN (permanent:
+	                                  the SMSC does not retry) */
+	unsigned enquire_link_s;       /* a leg quiet this long gets an enquire_link; default
+	                                  30, 0: never */
+	unsigned response_timeout_s;   /* a request unanswered this long tears the pair
+	                                  down; default 10 */
+	unsigned bind_timeout_s;       /* a connection not bound within; default 10 */
+	unsigned pdu_timeout_s;        /* a PDU begun must be complete within; default 10 */
+	unsigned inactivity_s;         /* no traffic but enquire_links this long: unbind;
+	                                  default 0 (never) */
+	size_t hold_bytes;             /* PDUs held for a verdict, all sessions; default 64 MiB */
 };
 
 struct afgw_config {
@@ -154,6 +181,7 @@ struct afgw_config {
 	struct afgw_config_bundle bundle;
 	struct afgw_config_output output;
 	struct afgw_config_run run;
+	struct afgw_config_smpp smpp;
 };
 
 /* Fill cfg with the defaults above (no allocation). */

@@ -92,6 +92,15 @@ static void check_same(const struct afgw_config *a, const struct afgw_config *b)
 
 	CHECK(str_same(a->output.events, b->output.events));
 	CHECK_INT(a->output.evidence, b->output.evidence);
+	CHECK(str_same(a->smpp.listen, b->smpp.listen));
+	CHECK(str_same(a->smpp.upstream, b->smpp.upstream));
+	CHECK(str_same(a->smpp.accounts, b->smpp.accounts));
+	CHECK_INT(a->smpp.screening, b->smpp.screening);
+	CHECK_INT(a->smpp.window, b->smpp.window);
+	CHECK_INT(a->smpp.block_status, b->smpp.block_status);
+	CHECK_INT(a->smpp.deliver_block_status, b->smpp.deliver_block_status);
+	CHECK_INT(a->smpp.enquire_link_s, b->smpp.enquire_link_s);
+	CHECK_INT(a->smpp.hold_bytes, b->smpp.hold_bytes);
 }
 
 static void check_defaults(const struct afgw_config *c)
@@ -253,7 +262,22 @@ static const char all_keys[] =
 	"  stream_maxlen: 5000\n"                       /* 61 */
 	"output:\n"                                     /* 62 */
 	"  events: /var/log/afgw/events.jsonl\n"        /* 63 */
-	"  evidence: false\n";                          /* 64 */
+	"  evidence: false\n"                           /* 64 */
+	"smpp:\n"                                       /* 65 */
+	"  listen: '[::]:2775'\n"                       /* 66 */
+	"  upstream: 10.30.0.2:2776\n"                  /* 67 */
+	"  accounts: /etc/afgw/esme.accounts\n"         /* 68 */
+	"  screening: false\n"                          /* 69 */
+	"  window: 64\n"                                /* 70 */
+	"  max_sessions: 500\n"                         /* 71 */
+	"  block_status: 0x0000000A\n"                  /* 72 */
+	"  deliver_block_status: 100\n"                 /* 73 */
+	"  enquire_link_s: 0\n"                         /* 74 */
+	"  response_timeout_s: 3\n"                     /* 75 */
+	"  bind_timeout_s: 4\n"                         /* 76 */
+	"  pdu_timeout_s: 5\n"                          /* 77 */
+	"  inactivity_s: 600\n"                         /* 78 */
+	"  hold_bytes: 8 MiB\n";                        /* 79 */
 
 /* The key names of all_keys, dotted: the example must document each. */
 static const char *const key_names[] = {
@@ -275,6 +299,10 @@ static const char *const key_names[] = {
 	"notify.dedupe_window_s", "notify.hourly_cap", "notify.lookback_days",
 	"notify.contact_log_max", "notify.stream_maxlen",
 	"output", "output.events", "output.evidence",
+	"smpp", "smpp.listen", "smpp.upstream", "smpp.accounts", "smpp.screening", "smpp.window",
+	"smpp.max_sessions", "smpp.block_status", "smpp.deliver_block_status",
+	"smpp.enquire_link_s", "smpp.response_timeout_s", "smpp.bind_timeout_s",
+	"smpp.pdu_timeout_s", "smpp.inactivity_s", "smpp.hold_bytes",
 };
 
 static void test_all_keys(void)
@@ -351,6 +379,20 @@ static void test_all_keys(void)
 	CHECK_INT(c.notify.stream_maxlen, 5000);
 	CHECK(c.output.events && !strcmp(c.output.events, "/var/log/afgw/events.jsonl"));
 	CHECK_INT(c.output.evidence, false);
+	CHECK(c.smpp.listen && !strcmp(c.smpp.listen, "[::]:2775"));
+	CHECK(c.smpp.upstream && !strcmp(c.smpp.upstream, "10.30.0.2:2776"));
+	CHECK(c.smpp.accounts && !strcmp(c.smpp.accounts, "/etc/afgw/esme.accounts"));
+	CHECK_INT(c.smpp.screening, false);
+	CHECK_INT(c.smpp.window, 64);
+	CHECK_INT(c.smpp.max_sessions, 500);
+	CHECK_INT(c.smpp.block_status, 10);
+	CHECK_INT(c.smpp.deliver_block_status, 100);
+	CHECK_INT(c.smpp.enquire_link_s, 0);
+	CHECK_INT(c.smpp.response_timeout_s, 3);
+	CHECK_INT(c.smpp.bind_timeout_s, 4);
+	CHECK_INT(c.smpp.pdu_timeout_s, 5);
+	CHECK_INT(c.smpp.inactivity_s, 600);
+	CHECK_INT(c.smpp.hold_bytes, 8u << 20);
 
 	/* fini leaves the defaults, and twice (and NULL) is harmless */
 	afgw_config_fini(&c);
@@ -663,6 +705,22 @@ static void test_errors(void)
 		CHECK(!strcmp(err, "afgw.yaml:9: unknown key 'score.wran'"));
 		afgw_config_fini(&c);
 	}
+
+	/* smpp-proxy: its three addresses are required; status codes in hex */
+	expect_error("mode: smpp-proxy\n", "t.yaml:1: mode smpp-proxy needs smpp.listen");
+	expect_error("smpp:\n  listen: 0.0.0.0:2775\n  upstream: 10.0.0.1:2775\nmode: smpp-proxy\n",
+		     "t.yaml:4: mode smpp-proxy needs smpp.accounts");
+	expect_error("smpp:\n  block_status: 0x\n",
+		     "t.yaml:2: smpp.block_status: expected an integer 1..4294967295, got '0x'");
+	expect_error("smpp:\n  block_status: 0x1G\n",
+		     "t.yaml:2: smpp.block_status: expected an integer 1..4294967295, got '0x1G'");
+	expect_error("smpp:\n  block_status: 0x100000000\n",
+		     "t.yaml:2: smpp.block_status: expected an integer 1..4294967295, got "
+		     "'0x100000000'");
+	expect_error("smpp:\n  block_status: 0x0\n",
+		     "t.yaml:2: smpp.block_status: expected an integer 1..4294967295, got '0x0'");
+	expect_error("smpp:\n  window: 0\n",
+		     "t.yaml:2: smpp.window: expected an integer 1..10000, got '0'");
 
 	/* keys */
 	expect_error("wokers: 2\n", "t.yaml:1: unknown key 'wokers'");
