@@ -6,8 +6,9 @@
  * registry, notifier, fleet counters, bundle watcher), Event JSON lines
  * for warn and block verdicts (allow too if output.allow_events), and the
  * metrics / health endpoint.  Bridge mode: the same, inline between two
- * interfaces (see "bridge mode" below).  SMPP-proxy mode is refused with a
- * clear message until it exists.
+ * interfaces (see "bridge mode" below).  SMPP-proxy mode: ESMEs bind to
+ * smpp.listen and the SMSC is smpp.upstream (smpp_proxy.c); the loop
+ * below runs the proxy's steps instead of polling captures.
  *
  * The main thread is the capture thread and the pipeline's score stage:
  * it polls every capture's descriptor, drains what is readable into the
@@ -49,6 +50,7 @@
 #include "afgw/packet.h"
 #include "afgw/rules.h"
 #include "afgw/sip_reply.h"
+#include "afgw/smpp_proxy.h"
 
 #define IFACES_MAX 16
 #define DLT_EN10MB_LINKTYPE 1          /* Ethernet, the only link bridge mode takes */
@@ -66,12 +68,16 @@ static const char usage_run[] =
 	"run.interfaces: every frame is forwarded unchanged, except an INVITE over UDP\n"
 	"whose verdict is block, which the caller gets 607 Unwanted for; an INVITE with\n"
 	"no verdict within run.verdict_deadline_ms is forwarded unscanned (fail-open).\n"
-	"The smpp-proxy mode is not available yet.\n"
+	"SMPP-proxy mode: ESMEs bind to smpp.listen (accounts in smpp.accounts), afgw\n"
+	"binds to the SMSC at smpp.upstream for each of them and relays every PDU; an\n"
+	"SMS whose verdict is block is refused with smpp.block_status (submit side) or\n"
+	"smpp.deliver_block_status (deliver side) and never relayed.\n"
 	"\n"
 	"signals: SIGTERM / SIGINT stop cleanly (warnings flushed); SIGHUP reads the\n"
 	"config again (score thresholds and weights, output.events, output.allow_events\n"
-	"apply at once; the rest needs a restart), reopens the events file and reloads\n"
-	"the rules (local directory + police bundle in force).\n"
+	"and the smpp.accounts file apply at once; the rest needs a restart), reopens\n"
+	"the events file and reloads the rules (local directory + police bundle in\n"
+	"force).\n"
 	"\n"
 	"exit status: 0 stopped by a signal, 1 runtime failure, 2 bad usage or config.\n";
 
@@ -261,6 +267,8 @@ struct snapshot {
 	double heartbeat;              /* the main loop's last pass */
 	double started;
 	struct bridge *bridge;         /* bridge mode: its counters are atomics */
+	bool have_px;                  /* smpp-proxy mode */
+	struct afgw_smpp_proxy_stats px;
 };
 
 static void render(void *ud, struct afgw_metrics_buf *b)
@@ -356,6 +364,22 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 					     "blocked (607) and forwarded unscanned by reason",
 					     l, atomic_load(&s->bridge->c[k]));
 		}
+	if (s->have_px) {
+		for (int k = 0; k < AFGW_PX_C_COUNT; k++) {
+			char name[96];
+			snprintf(name, sizeof(name), "afgw_smpp_%s_total",
+				 afgw_smpp_proxy_counter_name((enum afgw_px_counter)k));
+			afgw_metrics_counter(b, name, "SMPP proxy", NULL, s->px.c[k]);
+		}
+		afgw_metrics_gauge(b, "afgw_smpp_sessions", "ESME connections open", NULL,
+				   (double)s->px.sessions);
+		afgw_metrics_gauge(b, "afgw_smpp_bound", "ESME sessions bound", NULL,
+				   (double)s->px.bound);
+		afgw_metrics_gauge(b, "afgw_smpp_held", "SMS PDUs waiting for a verdict", NULL,
+				   (double)s->px.held);
+		afgw_metrics_gauge(b, "afgw_smpp_held_bytes", "their bytes", NULL,
+				   (double)s->px.held_bytes);
+	}
 	afgw_metrics_gauge(b, "afgw_workers", "worker threads", NULL, (double)st->workers);
 	for (unsigned i = 0; i < st->workers; i++) {
 		char idx[12];
@@ -382,11 +406,16 @@ static bool healthy(void *ud, char *why, size_t whylen)
 	return true;
 }
 
-static void take_snapshot(struct snapshot *s, struct gw *g, struct afgw_capture **cap)
+static void take_snapshot(struct snapshot *s, struct gw *g, struct afgw_capture **cap,
+			  const struct afgw_smpp_proxy *px)
 {
 	struct afgw_pipeline_stats st;
 	afgw_pipeline_stats(g->p, &st);
 	pthread_mutex_lock(&s->mu);
+	if (px) {
+		afgw_smpp_proxy_stats(px, &s->px);
+		s->have_px = true;
+	}
 	s->st = st;
 	if (st.ruleset != s->last_serial) {
 		s->last_serial = st.ruleset;
@@ -553,6 +582,55 @@ static void reload_config(const char *path, struct afgw_config *cfg, struct gw *
 	*out = nf;
 }
 
+/* The port of "ADDRESS:PORT" (0 if none). */
+static uint16_t port_of(const char *a)
+{
+	const char *c = a ? strrchr(a, ':') : NULL;
+	unsigned long v = c ? strtoul(c + 1, NULL, 10) : 0;
+	return v <= 65535 ? (uint16_t)v : 0;
+}
+
+/*
+ * smpp-proxy mode: the accounts, the listening socket, and the decoder
+ * told that the two legs' ports are SMPP (the screened PDUs are handed
+ * to it as segments between those ports).  Returns 0 or an exit status.
+ */
+static int proxy_open(struct afgw_config *cfg, struct afgw_smpp_accounts *acc,
+		      struct afgw_smpp_proxy **px)
+{
+	char err[512];
+	if (afgw_smpp_accounts_load(acc, cfg->smpp.accounts, err, sizeof(err)) != 0) {
+		fprintf(stderr, "afgw run: smpp.accounts: %s\n", err);
+		return 2;
+	}
+	memset(cfg->smpp_ports, 0, sizeof(cfg->smpp_ports));
+	cfg->smpp_ports[0] = port_of(cfg->smpp.listen);
+	cfg->smpp_ports[1] = port_of(cfg->smpp.upstream);
+	memset(cfg->sip_ports, 0, sizeof(cfg->sip_ports)); /* the proxy feeds no SIP */
+	int rc = afgw_smpp_proxy_open(cfg, acc, px, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "afgw run: %s\n", err);
+		return rc == -EINVAL ? 2 : 1;
+	}
+	return 0;
+}
+
+/* SIGHUP: the accounts file again; a file that does not load changes nothing. */
+static void reload_accounts(const struct afgw_config *cfg, struct afgw_smpp_proxy *px,
+			    struct afgw_smpp_accounts *acc)
+{
+	struct afgw_smpp_accounts next = { NULL, 0 };
+	char err[512];
+	if (afgw_smpp_accounts_load(&next, cfg->smpp.accounts, err, sizeof(err)) != 0) {
+		afgw_log(AFGW_LOG_ERROR, "SIGHUP: smpp.accounts: %s; the accounts in use stay", err);
+		return;
+	}
+	afgw_smpp_accounts_fini(acc); /* read only by this thread, during a bind */
+	*acc = next;
+	afgw_smpp_proxy_set_accounts(px, acc);
+	afgw_log(AFGW_LOG_INFO, "SIGHUP: %zu SMPP account%s", acc->n, acc->n == 1 ? "" : "s");
+}
+
 int afgw_cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -599,19 +677,19 @@ int afgw_cmd_run(int argc, char **argv)
 
 	bool bridge = cfg.mode == AFGW_MODE_BRIDGE;
 	static struct bridge br;
-	if (cfg.mode != AFGW_MODE_TAP && !bridge) {
-		fprintf(stderr, "afgw run: %s: mode %s is not available yet; tap and bridge are\n",
-			config, afgw_mode_name(cfg.mode));
-		status = 2;
-		goto out;
-	}
-	if (!cfg.run.interfaces) {
+	static struct afgw_smpp_accounts acc;
+	struct afgw_smpp_proxy *px = NULL;
+	if (cfg.mode == AFGW_MODE_SMPP_PROXY) {
+		status = proxy_open(&cfg, &acc, &px);
+		if (status)
+			goto out;
+	} else if (!cfg.run.interfaces) {
 		fprintf(stderr, "afgw run: %s: run.interfaces is required\n", config);
 		status = 2;
 		goto out;
 	}
 	/* captures first, while we may still have the privileges they need */
-	for (const char *p = cfg.run.interfaces; *p;) {
+	for (const char *p = px ? "" : cfg.run.interfaces; *p;) {
 		size_t len = strcspn(p, ", ");
 		char name[64];
 		if (len == 0) {
@@ -705,15 +783,17 @@ int afgw_cmd_run(int argc, char **argv)
 		.out = out,
 		.allow_events = cfg.output.allow_events,
 		.privacy = cfg.output.clear_numbers ? NULL : &priv,
-		.on_verdict = bridge ? bridge_verdict : NULL,
-		.verdict_ud = bridge ? &br : NULL,
+		.on_verdict = bridge ? bridge_verdict : px ? afgw_smpp_proxy_verdict : NULL,
+		.verdict_ud = bridge ? (void *)&br : (void *)px,
 	};
 	status = gw_start(&g, &go);
 	if (status)
 		goto out;
+	if (px)
+		afgw_smpp_proxy_set_pipeline(px, g.p);
 
 	snap.started = snap.ruleset_since = snap.heartbeat = mono_s();
-	take_snapshot(&snap, &g, cap);
+	take_snapshot(&snap, &g, cap, px);
 	if (cfg.run.metrics) {
 		struct afgw_metrics_ops ops = { &snap, render, healthy };
 		char merr[AFGW_METRICS_ERR];
@@ -730,7 +810,7 @@ int afgw_cmd_run(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	afgw_log(AFGW_LOG_INFO, "%s mode on %s, %u worker%s, rule set %llu%s%s",
-		 afgw_mode_name(cfg.mode), cfg.run.interfaces,
+		 afgw_mode_name(cfg.mode), px ? cfg.smpp.listen : cfg.run.interfaces,
 		 cfg.workers, cfg.workers == 1 ? "" : "s",
 		 (unsigned long long)snap.st.ruleset, metrics ? ", metrics on " : "",
 		 metrics ? cfg.run.metrics : "");
@@ -742,6 +822,15 @@ int afgw_cmd_run(int argc, char **argv)
 					       cfg.bundle.compile_cpu_s * 2000u + 10000u };
 	double next_tick = mono_s() + 1;
 	while (!stop_flag) {
+		if (px) {
+			int rc = afgw_smpp_proxy_step(px, 200);
+			if (rc != 0) {
+				fprintf(stderr, "afgw run: epoll: %s\n", strerror(-rc));
+				status = 1;
+				break;
+			}
+			goto tick;
+		}
 		int n = poll(pfd, n_if, br.n ? 2 : 200); /* held INVITEs have deadlines */
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "afgw run: poll: %s\n", strerror(errno));
@@ -769,15 +858,18 @@ int afgw_cmd_run(int argc, char **argv)
 		afgw_pipeline_poll(g.p);
 		if (bridge)
 			bridge_release(&br, false);
+	tick:
 		if (hup_flag) {
 			hup_flag = 0;
 			reload_config(config, &cfg, &g, &out);
+			if (px)
+				reload_accounts(&cfg, px, &acc);
 			reload_start(&rl);
 		}
 		double t = mono_s();
 		if (t >= next_tick) {
 			next_tick = t + 1;
-			take_snapshot(&snap, &g, cap);
+			take_snapshot(&snap, &g, cap, px);
 			if (out)
 				fflush(out);
 		}
@@ -788,13 +880,18 @@ int afgw_cmd_run(int argc, char **argv)
 		pthread_join(rl.thread, NULL); /* its offer, if any, is freed with the pipeline */
 	afgw_bundle_watch_close(g.bw); /* no more offers */
 	g.bw = NULL;
-	afgw_pipeline_finish(g.p);
+	afgw_pipeline_finish(g.p); /* the proxy's held SMS get their verdicts */
 	if (bridge)
 		bridge_release(&br, true); /* nothing held is lost */
+	if (px) {
+		take_snapshot(&snap, &g, cap, px);
+		afgw_smpp_proxy_close(px); /* answers out, sessions unbound */
+		px = NULL;
+	}
 	afgw_fleet_flush(g.fleet);
 	if (g.notify && afgw_notify_flush(g.notify, 10000) != 0)
 		afgw_log(AFGW_LOG_WARN, "warnings still waiting after 10 s; the spool keeps them");
-	take_snapshot(&snap, &g, cap);
+	take_snapshot(&snap, &g, cap, px);
 	afgw_log(AFGW_LOG_INFO, "stopped: %llu messages, %llu warn, %llu block, %llu unscanned",
 		 (unsigned long long)snap.st.events,
 		 (unsigned long long)snap.st.action[AFGW_WARN],
@@ -804,7 +901,9 @@ int afgw_cmd_run(int argc, char **argv)
 		status = 1;
 out:
 	afgw_metrics_close(metrics);
+	afgw_smpp_proxy_close(px);
 	gw_stop(&g);
+	afgw_smpp_accounts_fini(&acc);
 	for (unsigned i = 0; i < n_if; i++)
 		afgw_capture_close(cap[i]);
 	for (unsigned i = 0; i < HOLD_MAX; i++)
