@@ -42,6 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "afgw/event.h"
 #include "afgw/log.h"
@@ -331,6 +333,8 @@ struct afgw_pipeline {
 	struct worker *w;
 	uint64_t seq;
 	struct waiter main_wait;       /* capture thread sleeps: nothing to merge, input full */
+	int wake_fd;                   /* eventfd for an event loop's sleep (-1: none) */
+	_Alignas(64) atomic_int armed; /* ... which is armed: a worker with news writes it */
 
 	struct afgw_behaviour *bh;
 	struct afgw_jbuf vb;           /* verdict JSON */
@@ -371,6 +375,22 @@ static size_t min_sz(size_t a, size_t b)
 }
 
 static void score_record(struct afgw_pipeline *p, const struct out_rec *r);
+
+/*
+ * A worker has news for the score stage (a record, or a frame done):
+ * wake an event loop sleeping on the wake descriptor.  The flag is read
+ * after the news is published and set by the sleeper before it looks
+ * for news (both sequentially consistent), so one of the two sees the
+ * other; the write happens at most once per sleep.
+ */
+static void kick(struct afgw_pipeline *p)
+{
+	if (atomic_load(&p->armed) && atomic_exchange(&p->armed, 0)) {
+		uint64_t one = 1;
+		ssize_t n = write(p->wake_fd, &one, sizeof(one));
+		(void)n; /* a full counter is readable already */
+	}
+}
 
 /*
  * A worker's event callback: scan, render, and hand the record on (to
@@ -507,6 +527,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	if (p->threaded) {
 		ring_commit(&w->out);
 		waiter_wake(&p->main_wait);
+		kick(p);
 	} else {
 		score_record(p, r);
 	}
@@ -998,6 +1019,7 @@ static void *worker_main(void *arg)
 		ring_release(&w->in, r->size);
 		atomic_store(&w->done, seq);
 		waiter_wake(&w->p->main_wait);
+		kick(w->p);
 		if (type == IN_STOP)
 			return NULL;
 	}
@@ -1012,6 +1034,7 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	if (!p)
 		return -ENOMEM;
 	p->cfg = cfg;
+	p->wake_fd = -1;
 	atomic_init(&p->offered, NULL);
 	atomic_init(&p->graveyard, NULL);
 	p->rep = o->rep;
@@ -1027,6 +1050,10 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->threaded = p->n > 1;
 	p->st.workers = p->n;
 	waiter_init(&p->main_wait);
+	atomic_init(&p->armed, 0);
+	p->wake_fd = p->threaded ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
+	if (p->threaded && p->wake_fd < 0)
+		goto nomem;
 	afgw_jbuf_init(&p->vb);
 	p->w = calloc(p->n, sizeof(*p->w));
 	if (!p->w)
@@ -1299,6 +1326,38 @@ void afgw_pipeline_tick(struct afgw_pipeline *p, uint64_t now_us)
  * not yet scored, and by its last finished frame if it has not finished
  * all it was given.
  */
+int afgw_pipeline_wake_fd(const struct afgw_pipeline *p)
+{
+	return p->wake_fd;
+}
+
+bool afgw_pipeline_arm(struct afgw_pipeline *p, uint64_t seen_done)
+{
+	if (!p->threaded)
+		return true;
+	uint64_t v;
+	while (read(p->wake_fd, &v, sizeof(v)) > 0)
+		;
+	atomic_store(&p->armed, 1);
+	if (merge_next(p) >= 0 || afgw_pipeline_done_seq(p) > seen_done) {
+		atomic_store(&p->armed, 0);
+		return false;
+	}
+	return true;
+}
+
+void afgw_pipeline_disarm(struct afgw_pipeline *p)
+{
+	if (!p->threaded)
+		return;
+	atomic_store(&p->armed, 0);
+	/* a kick that raced with the wake-up may have written: level-triggered
+	 * pollers would spin on it */
+	uint64_t v;
+	while (read(p->wake_fd, &v, sizeof(v)) > 0)
+		;
+}
+
 uint64_t afgw_pipeline_done_seq(struct afgw_pipeline *p)
 {
 	uint64_t wm = p->seq;
@@ -1446,6 +1505,8 @@ void afgw_pipeline_free(struct afgw_pipeline *p)
 	afgw_behaviour_free(p->bh);
 	afgw_jbuf_fini(&p->vb);
 	waiter_fini(&p->main_wait);
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
 	free(p);
 }
 

@@ -160,6 +160,21 @@ void afgw_pipeline_tick(struct afgw_pipeline *p, uint64_t now_us);
  * it that produced no note produced no message. */
 uint64_t afgw_pipeline_done_seq(struct afgw_pipeline *p);
 
+/*
+ * For an event loop that is the capture thread (the SMPP proxy): a
+ * descriptor that becomes readable when, while armed, a worker finishes
+ * a frame or has a message for the score stage; -1 with one worker
+ * (everything happens inside afgw_pipeline_frame).  Before sleeping:
+ * afgw_pipeline_arm(p, done) with the afgw_pipeline_done_seq() the loop
+ * last acted on; false means there is news already (do not sleep).
+ * After waking, and whenever the descriptor is readable:
+ * afgw_pipeline_disarm (it also empties the descriptor), then
+ * afgw_pipeline_poll.
+ */
+int afgw_pipeline_wake_fd(const struct afgw_pipeline *p);
+bool afgw_pipeline_arm(struct afgw_pipeline *p, uint64_t seen_done);
+void afgw_pipeline_disarm(struct afgw_pipeline *p);
+
 /* End of input: flush reassembly, drain the workers, score everything. */
 void afgw_pipeline_finish(struct afgw_pipeline *p);
 
