@@ -789,8 +789,15 @@ int afgw_cmd_run(int argc, char **argv)
 	status = gw_start(&g, &go);
 	if (status)
 		goto out;
-	if (px)
+	if (px) {
+		char perr[512];
 		afgw_smpp_proxy_set_pipeline(px, g.p);
+		if (afgw_smpp_proxy_listen(px, perr, sizeof(perr)) != 0) {
+			fprintf(stderr, "afgw run: %s\n", perr);
+			status = 1;
+			goto out;
+		}
+	}
 
 	snap.started = snap.ruleset_since = snap.heartbeat = mono_s();
 	take_snapshot(&snap, &g, cap, px);

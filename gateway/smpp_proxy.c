@@ -187,6 +187,8 @@ struct afgw_smpp_proxy {
 	struct sess *dying;
 	bool stopping;                 /* afgw_smpp_proxy_close: no more input */
 	bool accept_paused;            /* out of descriptors: listening socket off epoll */
+	int wake_fd;                   /* the pipeline's (several workers), or -1 */
+	uint64_t seen_done;            /* afgw_pipeline_done_seq() last acted on */
 	uint8_t *frame;                /* one synthetic segment */
 	bool upstream_down;            /* logged once per outage */
 	uint64_t c[AFGW_PX_C_COUNT];
@@ -284,10 +286,12 @@ static void buf_consume(struct buf *b, size_t n)
 	}
 }
 
-/* An idle connection keeps no memory: thousands of quiet binds are cheap. */
+/* An idle connection keeps no memory: thousands of quiet binds are cheap.
+ * (A busy one keeps its buffers: freeing 64 KiB after every read cost
+ * more than the screening.) */
 static void buf_shrink(struct buf *b)
 {
-	if (b->len == 0 && b->cap > 16384) {
+	if (b->len == 0 && b->cap) {
 		free(b->p);
 		b->p = NULL;
 		b->cap = 0;
@@ -1235,6 +1239,8 @@ static void on_pdu(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pd
 
 /* ---- I/O --------------------------------------------------------------- */
 
+static void check_close(struct afgw_smpp_proxy *px, struct sess *s);
+
 static int closed_reason(const struct conn *c)
 {
 	return c->side == ESME ? AFGW_PX_C_CLOSED_ESME : AFGW_PX_C_CLOSED_SMSC;
@@ -1268,7 +1274,26 @@ static void frame_input(struct afgw_smpp_proxy *px, struct conn *c)
 	} else if (c->in.len && !c->pdu_ms) {
 		c->pdu_ms = px->now_ms;
 	}
-	buf_shrink(&c->in);
+}
+
+/*
+ * A leg closed or failed.  During an unbind (or with a last answer on its
+ * way) that is the expected end of that leg only: the other one still
+ * gets its unbind_resp or its answer, within the grace period
+ * (check_close).  Otherwise the pair goes.
+ */
+static void leg_gone(struct afgw_smpp_proxy *px, struct conn *c)
+{
+	struct sess *s = c->s;
+	if (s->state == S_CLOSING || s->flush_close) {
+		conn_close(px, c);
+		if (c->side == ESME && s->flush_close)
+			kill_sess(px, s, s->reason); /* its answer has nowhere to go */
+		else
+			check_close(px, s);
+		return;
+	}
+	kill_sess(px, s, closed_reason(c));
 }
 
 static void on_readable(struct afgw_smpp_proxy *px, struct conn *c)
@@ -1280,16 +1305,12 @@ static void on_readable(struct afgw_smpp_proxy *px, struct conn *c)
 			return;
 		}
 		ssize_t n = recv(c->fd, c->in.p + c->in.len, READ_CHUNK, 0);
-		if (n == 0) {
-			kill_sess(px, s, closed_reason(c));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			leg_gone(px, c);
 			return;
 		}
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			kill_sess(px, s, closed_reason(c));
-			return;
-		}
+		if (n < 0)
+			break;
 		c->in.len += (size_t)n;
 		c->rx_ms = px->now_ms;
 		frame_input(px, c);
@@ -1312,7 +1333,6 @@ static void flush_conn(struct afgw_smpp_proxy *px, struct conn *c)
 		}
 		buf_consume(&c->out, (size_t)n);
 	}
-	buf_shrink(&c->out);
 }
 
 static void accept_all(struct afgw_smpp_proxy *px)
@@ -1380,6 +1400,10 @@ static void scan_conn(struct afgw_smpp_proxy *px, struct conn *c)
 	uint64_t resp_ms = (uint64_t)k->response_timeout_s * 1000u;
 	if (c->fd < 0)
 		return;
+	if (px->now_ms - c->rx_ms > 1000) {
+		buf_shrink(&c->in);
+		buf_shrink(&c->out);
+	}
 	if (c->pdu_ms && px->now_ms - c->pdu_ms > (uint64_t)k->pdu_timeout_s * 1000u) {
 		kill_sess(px, c->s, AFGW_PX_C_CLOSED_PDU_TIMEOUT);
 		return;
@@ -1444,6 +1468,7 @@ static void scan_sessions(struct afgw_smpp_proxy *px)
 static void expire_holds(struct afgw_smpp_proxy *px)
 {
 	uint64_t done = px->p ? afgw_pipeline_done_seq(px->p) : 0;
+	px->seen_done = done;
 	struct hold *h;
 	while ((h = px->single.head) && (h->deadline_ms <= px->now_ms || h->seq <= done))
 		hold_apply_all(px, h, false,
@@ -1502,9 +1527,18 @@ int afgw_smpp_proxy_step(struct afgw_smpp_proxy *px, int timeout_ms)
 {
 	px->now_ms = now_ms();
 	uint64_t t = timeout_ms > 0 ? (uint64_t)timeout_ms : 0;
-	if (px->single.head && t > 1)
-		t = 1; /* verdicts come from the workers; deadlines are short */
 	uint64_t due = px->next_scan_ms;
+	bool armed = false;
+	if (px->held && px->p && t > 0) {
+		/* verdicts come from the workers' threads: sleep on the pipeline's
+		 * wake descriptor too, or not at all if it has news already */
+		if (px->wake_fd < 0)
+			t = 1;
+		else if (!(armed = afgw_pipeline_arm(px->p, px->seen_done)))
+			t = 0;
+	}
+	if (px->single.head && px->single.head->deadline_ms < due)
+		due = px->single.head->deadline_ms;
 	if (px->parts.head) {
 		if (px->next_tick_ms < due)
 			due = px->next_tick_ms;
@@ -1516,6 +1550,8 @@ int afgw_smpp_proxy_step(struct afgw_smpp_proxy *px, int timeout_ms)
 		t = until;
 	struct epoll_event ev[256];
 	int n = epoll_wait(px->ep, ev, 256, (int)t);
+	if (armed)
+		afgw_pipeline_disarm(px->p);
 	if (n < 0) {
 		if (errno != EINTR)
 			return -errno;
@@ -1525,6 +1561,10 @@ int afgw_smpp_proxy_step(struct afgw_smpp_proxy *px, int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data.ptr == px) {
 			accept_all(px);
+			continue;
+		}
+		if (ev[i].data.ptr == &px->wake_fd) {
+			afgw_pipeline_disarm(px->p); /* emptied; the poll below takes the news */
 			continue;
 		}
 		struct conn *c = ev[i].data.ptr;
@@ -1623,7 +1663,7 @@ int afgw_smpp_proxy_open(const struct afgw_config *cfg, const struct afgw_smpp_a
 	}
 	px->cfg = cfg;
 	px->acc = acc;
-	px->lfd = px->ep = -1;
+	px->lfd = px->ep = px->wake_fd = -1;
 	px->window = k->window;
 	int rc = -ENOMEM;
 	struct sockaddr_storage la;
@@ -1647,14 +1687,13 @@ int afgw_smpp_proxy_open(const struct afgw_config *cfg, const struct afgw_smpp_a
 	px->lfd = socket(la.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (px->lfd < 0 || setsockopt(px->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(px->lfd, (struct sockaddr *)&la, ll) != 0 || listen(px->lfd, 1024) != 0) {
+	    bind(px->lfd, (struct sockaddr *)&la, ll) != 0) {
 		rc = -errno;
 		snprintf(err, errlen, "smpp.listen: %s: %s", k->listen, strerror(errno));
 		goto fail;
 	}
 	px->ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = px };
-	if (px->ep < 0 || epoll_ctl(px->ep, EPOLL_CTL_ADD, px->lfd, &ev) != 0) {
+	if (px->ep < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		goto fail;
@@ -1686,9 +1725,26 @@ fail:
 	return rc;
 }
 
+int afgw_smpp_proxy_listen(struct afgw_smpp_proxy *px, char *err, size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = px };
+	if (listen(px->lfd, 1024) != 0 || epoll_ctl(px->ep, EPOLL_CTL_ADD, px->lfd, &ev) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "smpp.listen: %s: %s", px->cfg->smpp.listen, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 void afgw_smpp_proxy_set_pipeline(struct afgw_smpp_proxy *px, struct afgw_pipeline *p)
 {
 	px->p = px->cfg->smpp.screening ? p : NULL;
+	px->wake_fd = px->p ? afgw_pipeline_wake_fd(px->p) : -1;
+	if (px->wake_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &px->wake_fd };
+		if (epoll_ctl(px->ep, EPOLL_CTL_ADD, px->wake_fd, &ev) != 0)
+			px->wake_fd = -1; /* then it naps 1 ms while verdicts are due */
+	}
 }
 
 void afgw_smpp_proxy_set_accounts(struct afgw_smpp_proxy *px,
@@ -1713,6 +1769,9 @@ void afgw_smpp_proxy_close(struct afgw_smpp_proxy *px)
 	px->now_ms = now_ms();
 	px->stopping = true;
 	px->p = NULL; /* finished by now (afgw run): nothing more is fed */
+	if (px->wake_fd >= 0)
+		epoll_ctl(px->ep, EPOLL_CTL_DEL, px->wake_fd, NULL);
+	px->wake_fd = -1;
 	epoll_ctl(px->ep, EPOLL_CTL_DEL, px->lfd, NULL);
 	close(px->lfd);
 	px->lfd = -1;

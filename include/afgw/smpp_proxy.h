@@ -159,13 +159,19 @@ struct afgw_smpp_proxy_stats {
 struct afgw_smpp_proxy;
 
 /*
- * Open the listening socket (cfg->smpp.listen) and check the rest of the
- * smpp section.  acc must outlive the proxy.  The pipeline comes later
- * (afgw_smpp_proxy_set_pipeline): it needs the proxy's verdict callback.
- * Returns 0, or -errno with one line in err.
+ * Bind the listening socket (cfg->smpp.listen: before privileges are
+ * dropped) and check the rest of the smpp section.  acc must outlive the
+ * proxy.  The pipeline comes later (afgw_smpp_proxy_set_pipeline): it
+ * needs the proxy's verdict callback.  Returns 0, or -errno with one line
+ * in err.
  */
 int afgw_smpp_proxy_open(const struct afgw_config *cfg, const struct afgw_smpp_accounts *acc,
 			 struct afgw_smpp_proxy **out, char *err, size_t errlen);
+
+/* Start accepting ESMEs, once the pipeline is ready (its rule set
+ * compiled: until then a connecting ESME is refused, not left hanging).
+ * Returns 0 or -errno with one line in err. */
+int afgw_smpp_proxy_listen(struct afgw_smpp_proxy *px, char *err, size_t errlen);
 
 /* Screen through p from now on (NULL, or smpp.screening false: relay
  * without screening). */
