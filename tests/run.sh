@@ -12,7 +12,7 @@ build=${AFGW_TEST_BUILD:-$here/build-asan}
 # Packages: build tools, the four libraries, and the real peers the tests use.
 pkgs="meson ninja-build pkg-config gcc libc6-dev redis-server redis-tools
 libpcap-dev libhyperscan-dev libhiredis-dev libsodium-dev libutf8proc-dev opencc libopencc-data libyaml-dev libjansson-dev libmicrohttpd-dev libpcre2-dev
-tshark python3 sip-tester iproute2 iputils-ping ethtool"
+tshark python3 sip-tester iproute2 iputils-ping ethtool libnet-smpp-perl"
 
 missing=""
 for p in $pkgs; do
