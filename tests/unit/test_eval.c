@@ -36,21 +36,28 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 88.1 %, odd rows 76.9 %, false positives 1.1 % (8 texts in 758), evaded
- * 87.4 %; rules/samples: recall 98.5 %, false positives 0 % of 345).  The
- * corpus grew from 681 to 1431 texts with five batches of hard texts, each
- * scored before the rules were tuned on its even rows, so these figures are
- * lower than the 92.8 % / 85.5 % / 0.3 % of the first 681 texts: the odd
- * rows of the new batches are openers and new wordings the rules never saw.
- * The eighth round (291 -> 309 rules, tuned on even rows and rules/samples
- * only) took the corpus from 87.2 % / 75.7 % / 1.3 % to these figures.
+ * 88.1 %, odd rows 78.9 %, false positives 0.9 % (8 texts in 870, all on
+ * odd rows: 2.1 % of them), evaded 87.4 %; rules/samples: recall 98.5 %,
+ * false positives 0 % of 345).  The corpus grew from 681 to 1431 texts with
+ * five batches of hard texts, each scored before the rules were tuned on its
+ * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
+ * the first 681 texts: the odd rows of the new batches are openers and new
+ * wordings the rules never saw.  The eighth round (291 -> 309 rules) took the
+ * corpus from 87.2 % / 75.7 % / 1.3 % to 88.1 % / 76.9 % / 1.1 %.  The ninth
+ * (issue "Match", 309 -> 336 rules: scheme facets for romance and English
+ * crypto openers, plain loan offers, fake bosses, call-back and job scams)
+ * added batch 7 with even ids only (102 fraud, 112 legitimate; 64 % of its
+ * first 58 fraud texts caught before tuning) and took the odd rows from
+ * 76.9 % to 78.9 % (false positives on odd rows unchanged, 2.1 %); the
+ * whole-corpus recall is flat because batch 7 keeps 19 openers the rules
+ * still miss, and its false-positive rate fell by dilution, not by a fix.
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 87.6
-#define FLOOR_RECALL_ODD 76.3
-#define FLOOR_FP 1.5
-#define FLOOR_EVADED 86.8
+#define FLOOR_RECALL 87.7
+#define FLOOR_RECALL_ODD 78.5
+#define FLOOR_FP 1.2
+#define FLOOR_EVADED 86.9
 #define FLOOR_SAMPLES_RECALL 97.9
 #define FLOOR_SAMPLES_FP 0.5
 
