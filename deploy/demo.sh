@@ -7,8 +7,9 @@
 # private redis-server, fills the reputation table the way police and
 # residents do (afgwctl number import, afgwctl report), screens the capture
 # with `afgw replay` and shows the summary and the calls and SMS that would
-# be warned about or blocked, with their reasons.  (Residents' sealed
-# warnings join this demo with the Warn stage.)
+# be warned about or blocked, with their reasons, the residents' sealed
+# warnings, a police bundle with look-back warnings, and finally afgw
+# inline on an SMPP link (smpp-proxy mode) refusing fraud SMS.
 #
 # Output goes to demo-out/ (capture, ground truth, events with verdicts).
 set -eu
@@ -48,7 +49,8 @@ mkdir -p "$out/redis"
 redis-server --port 0 --unixsocket "$out/redis/redis.sock" --unixsocketperm 700 --save "" \
 	--appendonly no --dir "$out/redis" --hash-max-listpack-entries 512 >/dev/null &
 redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$out/redis"' EXIT
+afgw_pid= smsc_pid=
+trap 'kill $afgw_pid $smsc_pid $redis_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$out/redis"' EXIT
 i=0
 until redis-cli -s "$out/redis/redis.sock" ping >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -lt 500 ] || { echo "redis-server did not start" >&2; exit 1; }
@@ -174,4 +176,46 @@ for msisdn in $residents; do
 	"$build/gateway/afgwctl" inbox --account "resident$i" --key "$out/keys/resident$i.key" \
 		--gateway-key "$out/keys/gateway.pub" --redis "$redis" 2>&1 | head -n 6 | sed 's/^/  /'
 done
+echo "== 9. inline on an SMPP link: afgw run in smpp-proxy mode between a bulk-SMS sender (an"
+echo "      ESME, 2 sessions) and the SMSC, both played by bench/smpp-load; every 5th SMS is a"
+echo "      fraud text: the gateway refuses it (submit_sm_resp 0x45) and relays the rest"
+# shellcheck disable=SC2046
+set -- $(python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
+echo "bulk1 demo-pw" > "$out/esme.accounts"
+chmod 600 "$out/esme.accounts"
+cat > "$out/smpp-proxy.yaml" <<YAML
+mode: smpp-proxy
+workers: 2
+redis:
+  url: $redis
+notify:
+  gateway_key: $out/keys/gateway.key
+output:
+  events: $out/smpp.events.jsonl
+smpp:
+  listen: 127.0.0.1:$1
+  upstream: 127.0.0.1:$2
+  accounts: $out/esme.accounts
+YAML
+"$build/bench/smpp-load" smsc --listen "127.0.0.1:$2" --max-seconds 120 2> "$out/smsc.log" &
+smsc_pid=$!
+"$build/gateway/afgw" run -c "$out/smpp-proxy.yaml" 2> "$out/smpp-proxy.log" &
+afgw_pid=$!
+i=0
+until python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+		"$1" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 600 ] || { echo "afgw run (smpp-proxy) did not start" >&2; exit 1; }
+	sleep 0.1
+done
+"$build/bench/smpp-load" esme --connect "127.0.0.1:$1" --system-id bulk1 --password demo-pw \
+	--sessions 2 --messages 1000 --window 10 --fraud-every 5 --max-seconds 60 | sed 's/^/  ESME: /'
+kill -TERM "$afgw_pid"; wait "$afgw_pid" || true
+kill -TERM "$smsc_pid"; wait "$smsc_pid" || true
+afgw_pid= smsc_pid=
+sed 's/^/  /' "$out/smsc.log"
+grep -E 'stopped' "$out/smpp-proxy.log" | sed 's/^/  /'
+echo "  $(wc -l < "$out/smpp.events.jsonl") events (warn and block) in $out/smpp.events.jsonl"
 echo "== events with verdicts: $out/demo.events.jsonl ($(wc -l < "$out/demo.events.jsonl") lines)"
