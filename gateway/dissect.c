@@ -483,13 +483,15 @@ static void copy_raw(char *dst, uint8_t *dlen, struct afgw_str s)
 
 /* Decode joined units and emit the SMS event described by meta. */
 static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afgw_sms_alphabet a,
-		     const uint8_t *units, size_t n, unsigned parts, bool incomplete,
-		     bool mixed, uint64_t ts_us)
+		     const uint8_t *units, size_t n, unsigned parts, const uint64_t *tags,
+		     bool incomplete, bool mixed, uint64_t ts_us)
 {
 	struct afgw_event ev;
 	event_clear(&ev);
 	ev.ts_us = ts_us;
 	ev.first_tag = mt->tag;
+	ev.part_tags = tags;
+	ev.n_part_tags = parts;
 	ev.proto = AFGW_PROTO_SMPP;
 	ev.tcp = mt->tcp;
 	ev.src_ip = mt->src_ip;
@@ -548,8 +550,8 @@ static void concat_release(struct afgw_dissect *d, bool flush)
 	int rc;
 	while ((rc = afgw_concat_expire(d->concat, d->now_us / 1000u, flush, &done)) == 1) {
 		const struct sms_meta *mt = done.meta;
-		sms_emit(d, mt, done.alphabet, done.units, done.len, done.parts, !done.complete,
-			 done.mixed_alphabet, d->now_us);
+		sms_emit(d, mt, done.alphabet, done.units, done.len, done.parts, done.tags,
+			 !done.complete, done.mixed_alphabet, d->now_us);
 	}
 	if (!flush && rc == 0)
 		d->drained_ms = d->now_us / 1000u;
@@ -656,12 +658,12 @@ static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
 			.total = total,
 		};
 		struct afgw_concat_done done;
-		int rc = afgw_concat_add(d->concat, &key, seq, a, units, nunits, &mt,
+		int rc = afgw_concat_add(d->concat, &key, seq, a, units, nunits, &mt, d->cur_tag,
 					 d->now_us / 1000u, &done);
 		if (rc == 1) {
 			const struct sms_meta *first = done.meta;
-			sms_emit(d, first, done.alphabet, done.units, done.len, done.parts, false,
-				 done.mixed_alphabet, d->now_us);
+			sms_emit(d, first, done.alphabet, done.units, done.len, done.parts, done.tags,
+				 false, done.mixed_alphabet, d->now_us);
 		}
 		/* Evicted messages come back through expire right away. */
 		concat_release(d, false);
@@ -670,7 +672,7 @@ static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
 		/* A part that cannot belong to any message: screen it alone. */
 		mt.valid = false;
 	}
-	sms_emit(d, &mt, a, units, nunits, 1, false, false, d->now_us);
+	sms_emit(d, &mt, a, units, nunits, 1, &mt.tag, false, false, d->now_us);
 }
 
 /* ---- TCP callbacks ------------------------------------------------ */

@@ -33,6 +33,7 @@
 
 struct part {
 	size_t off, len; /* into msg->buf */
+	uint64_t tag;    /* the caller's, for done->tags */
 };
 
 struct msg {
@@ -67,6 +68,7 @@ struct afgw_concat {
 	uint8_t *out;                  /* the last done message's joined units */
 	size_t out_cap;
 	uint8_t *meta_out; /* and its metadata */
+	uint64_t tags_out[255]; /* and its parts' tags */
 	struct afgw_concat_stats st;
 };
 
@@ -169,22 +171,25 @@ static int out_reserve(struct afgw_concat *c, size_t need)
  * *done.  m is not freed here.  Returns 0 or -ENOMEM (nothing changed).
  */
 static int join(struct afgw_concat *c, const struct msg *m, uint8_t seq, const uint8_t *units,
-                size_t len, enum afgw_sms_alphabet a, struct afgw_concat_done *done)
+                size_t len, enum afgw_sms_alphabet a, uint64_t tag, struct afgw_concat_done *done)
 {
 	if (out_reserve(c, m->bytes + len) < 0)
 		return -ENOMEM;
 
 	size_t n = 0;
+	unsigned k = 0;
 	for (unsigned s = 1; s <= m->total; s++) {
 		if (s == seq) {
 			if (len)
 				memcpy(c->out + n, units, len);
 			n += len;
+			c->tags_out[k++] = tag;
 		} else if (has_part(m, (uint8_t)s)) {
 			const struct part *p = &m->part[s - 1];
 			if (p->len)
 				memcpy(c->out + n, m->buf + p->off, p->len);
 			n += p->len;
+			c->tags_out[k++] = p->tag;
 		}
 	}
 	if (c->lim.meta_size)
@@ -200,6 +205,7 @@ static int join(struct afgw_concat *c, const struct msg *m, uint8_t seq, const u
 	done->mixed_alphabet = m->mixed || (seq != 0 && a != m->alphabet);
 	done->duplicates = m->duplicates;
 	done->meta = c->lim.meta_size ? c->meta_out : NULL;
+	done->tags = c->tags_out;
 	return 0;
 }
 
@@ -241,7 +247,7 @@ static struct msg *msg_new(struct afgw_concat *c, uint32_t h, const struct afgw_
 }
 
 static int store(struct afgw_concat *c, struct msg *m, uint8_t seq, enum afgw_sms_alphabet a,
-                 const uint8_t *units, size_t len)
+                 const uint8_t *units, size_t len, uint64_t tag)
 {
 	if (m->cap - m->bytes < len) {
 		size_t cap = m->cap ? m->cap : 64;
@@ -257,6 +263,7 @@ static int store(struct afgw_concat *c, struct msg *m, uint8_t seq, enum afgw_sm
 		memcpy(m->buf + m->bytes, units, len);
 	m->part[seq - 1].off = m->bytes;
 	m->part[seq - 1].len = len;
+	m->part[seq - 1].tag = tag;
 	m->have[(seq - 1) >> 3] |= (uint8_t)(1u << ((seq - 1) & 7));
 	m->parts++;
 	m->bytes += len;
@@ -339,7 +346,7 @@ void afgw_concat_free(struct afgw_concat *c)
  */
 int afgw_concat_add(struct afgw_concat *c, const struct afgw_concat_key *key, uint8_t seq,
                     enum afgw_sms_alphabet a, const uint8_t *units, size_t len, const void *meta,
-                    uint64_t now_ms, struct afgw_concat_done *done)
+                    uint64_t tag, uint64_t now_ms, struct afgw_concat_done *done)
 {
 	if (key->total == 0 || seq == 0 || seq > key->total ||
 	    key->from.len > AFGW_CONCAT_KEY_MAX || key->to.len > AFGW_CONCAT_KEY_MAX ||
@@ -363,7 +370,7 @@ int afgw_concat_add(struct afgw_concat *c, const struct afgw_concat_key *key, ui
 	}
 
 	if (m && m->parts + 1 == m->total) {
-		if (join(c, m, seq, units, len, a, done) < 0)
+		if (join(c, m, seq, units, len, a, tag, done) < 0)
 			return -ENOMEM;
 		unlink_live(c, m);
 		msg_free(c, m);
@@ -391,6 +398,8 @@ int afgw_concat_add(struct afgw_concat *c, const struct afgw_concat_key *key, ui
 		done->parts = done->total = 1;
 		done->complete = true;
 		done->meta = c->lim.meta_size ? c->meta_out : NULL;
+		c->tags_out[0] = tag;
+		done->tags = c->tags_out;
 		c->st.parts++;
 		c->st.completed++;
 		return 1;
@@ -410,7 +419,7 @@ int afgw_concat_add(struct afgw_concat *c, const struct afgw_concat_key *key, ui
 		if (!m)
 			return -ENOMEM;
 	}
-	if (store(c, m, seq, a, units, len) < 0) {
+	if (store(c, m, seq, a, units, len, tag) < 0) {
 		if (fresh) {
 			unlink_live(c, m);
 			msg_free(c, m);
@@ -434,7 +443,7 @@ int afgw_concat_expire(struct afgw_concat *c, uint64_t now_ms, bool flush,
 {
 	struct msg *m = c->ev_head;
 	if (m) {
-		if (join(c, m, 0, NULL, 0, m->alphabet, done) < 0)
+		if (join(c, m, 0, NULL, 0, m->alphabet, 0, done) < 0)
 			return -ENOMEM;
 		c->ev_head = m->next;
 		if (!c->ev_head)
@@ -449,7 +458,7 @@ int afgw_concat_expire(struct afgw_concat *c, uint64_t now_ms, bool flush,
 	bool timed_out = now_ms >= m->first_ms && now_ms - m->first_ms >= c->lim.timeout_ms;
 	if (!flush && !timed_out)
 		return 0;
-	if (join(c, m, 0, NULL, 0, m->alphabet, done) < 0)
+	if (join(c, m, 0, NULL, 0, m->alphabet, 0, done) < 0)
 		return -ENOMEM;
 	unlink_live(c, m);
 	msg_free(c, m);

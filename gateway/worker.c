@@ -281,9 +281,10 @@ struct out_rec {
 	uint8_t unscanned;             /* enum afgw_unscanned, if !OUT_SCANNED */
 	uint8_t caller_len, callee_len, callid_len;
 	uint16_t n_hits;
-	uint16_t pad;
+	uint16_t n_tags;               /* SMS: frames of its parts (0: seq's alone) */
 	uint32_t pad2;
-	/* uint32_t hits[n_hits]; caller; callee; call-id; JSON (without the closing brace);
+	/* uint32_t hits[n_hits]; uint64_t tags[n_tags]; caller; callee; call-id; JSON (without
+	   the closing brace);
 	   OUT_MARKER: a struct rebind (the slot and match worker given up) */
 };
 
@@ -457,16 +458,17 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	size_t caller_len = caller ? min_sz(caller->len, 255) : 0;
 	size_t callee_len = callee ? min_sz(callee->len, 255) : 0;
 	size_t callid_len = ev->sip ? min_sz(ev->sip->call_id.len, CALLID_MAX) : 0;
-	size_t size = sizeof(struct out_rec) + n_hits * sizeof(uint32_t) + caller_len + callee_len +
-		      callid_len + w->jb.len;
+	/* the proxy needs every part's frame only when someone listens for notes */
+	size_t n_tags = p->on_verdict && ev->part_tags ? ev->n_part_tags : 0;
+	size_t fixed = sizeof(struct out_rec) + n_hits * sizeof(uint32_t) + n_tags * sizeof(uint64_t);
+	size_t size = fixed + caller_len + callee_len + callid_len + w->jb.len;
 	size = rec_round(size);
 
 	uint8_t *buf;
 	if (p->threaded) {
 		if (size > w->out.cap / 2) { /* an absurd event: keep the verdict, drop its JSON */
 			w->jb.len = 0;
-			size = rec_round(sizeof(struct out_rec) + n_hits * sizeof(uint32_t) +
-					 caller_len + callee_len + callid_len);
+			size = rec_round(fixed + caller_len + callee_len + callid_len);
 		}
 		struct space_arg arg = { &w->out, size };
 		while (!(buf = ring_reserve(&w->out, size))) {
@@ -478,8 +480,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 			uint8_t *nb = realloc(w->scratch, size * 2);
 			if (!nb) { /* keep the verdict, lose the JSON */
 				w->jb.len = 0;
-				size = rec_round(sizeof(struct out_rec) + n_hits * sizeof(uint32_t) +
-						 caller_len + callee_len + callid_len);
+				size = rec_round(fixed + caller_len + callee_len + callid_len);
 				if (size > w->scratch_cap)
 					return;
 			} else {
@@ -507,11 +508,15 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	r->callee_len = (uint8_t)callee_len;
 	r->callid_len = (uint8_t)callid_len;
 	r->n_hits = (uint16_t)n_hits;
+	r->n_tags = (uint16_t)n_tags;
 	uint8_t *q = buf + sizeof(*r);
 	for (unsigned i = 0; i < n_hits; i++) {
 		memcpy(q, &w->res.hit[i].rule, sizeof(uint32_t));
 		q += sizeof(uint32_t);
 	}
+	if (n_tags)
+		memcpy(q, ev->part_tags, n_tags * sizeof(uint64_t));
+	q += n_tags * sizeof(uint64_t);
 	if (caller_len)
 		memcpy(q, caller->canon, caller_len);
 	q += caller_len;
@@ -780,6 +785,8 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 	const uint8_t *q = (const uint8_t *)(r + 1);
 	const uint32_t *hit_idx = (const uint32_t *)q;
 	q += r->n_hits * sizeof(uint32_t);
+	const uint8_t *tags = q;
+	q += r->n_tags * sizeof(uint64_t);
 	struct afgw_str caller = afgw_str_make((const char *)q, r->caller_len);
 	q += r->caller_len;
 	struct afgw_str callee = afgw_str_make((const char *)q, r->callee_len);
@@ -868,6 +875,7 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 	if (p->on_verdict) {
 		struct afgw_verdict_note note = {
 			.seq = r->seq, .first_seq = r->first_seq, .sms = (r->flags & OUT_SMS) != 0,
+			.part_seqs = tags, .n_parts = r->n_tags,
 			.invite = r->bh_kind == AFGW_BH_INVITE, .scanned = scanned,
 			.action = scanned ? v.action : AFGW_ALLOW,
 		};

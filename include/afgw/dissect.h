@@ -29,6 +29,8 @@ struct afgw_event {
 	uint64_t ts_us;
 	uint64_t first_tag;              /* tag of the frame that carried the first part seen
 	                                    (the completing frame's for one-part messages) */
+	const uint64_t *part_tags;       /* SMS: the tag of each part's frame, in part order */
+	unsigned n_part_tags;
 	enum afgw_proto proto;
 	bool tcp;
 	struct afgw_ip_addr src_ip, dst_ip; /* formatted only when written out */

@@ -114,6 +114,7 @@ struct afgw_concat_done {
 	bool mixed_alphabet;     /* parts disagreed; the first part's was used */
 	unsigned duplicates;     /* duplicate parts ignored */
 	const void *meta;        /* the caller's metadata of the first part seen */
+	const uint64_t *tags;    /* the tag of each part present, in part order (parts of them) */
 };
 
 /* Counters of the concat table.  parts counts every part accepted
@@ -131,7 +132,8 @@ void afgw_concat_free(struct afgw_concat *c);
 
 /*
  * Add one part.  meta (meta_size bytes) is copied when the part is the
- * first seen of its message.  Returns 1 when this part completed the
+ * first seen of its message; tag is the caller's name for this part (the
+ * frame that carried it), handed back in done->tags.  Returns 1 when this part completed the
  * message (*done filled, valid until the next call on c), 0 when held
  * (or a duplicate: counted, first copy wins), -EINVAL for a part that
  * cannot belong to a message (seq 0, seq > total, total 0, a key number
@@ -144,7 +146,7 @@ void afgw_concat_free(struct afgw_concat *c);
  */
 int afgw_concat_add(struct afgw_concat *c, const struct afgw_concat_key *key,
 		    uint8_t seq, enum afgw_sms_alphabet a, const uint8_t *units,
-		    size_t len, const void *meta, uint64_t now_ms,
+		    size_t len, const void *meta, uint64_t tag, uint64_t now_ms,
 		    struct afgw_concat_done *done);
 
 /*

@@ -51,6 +51,10 @@ struct afgw_verdict_note {
 	uint64_t seq;                   /* the frame that completed the message */
 	uint64_t first_seq;             /* the frame that carried its first part (== seq but
 	                                   for concatenated SMS) */
+	const uint8_t *part_seqs;       /* SMS: the frame of each of its parts, n_parts
+	                                   unaligned uint64_t (memcpy them), in part order;
+	                                   valid during the call */
+	unsigned n_parts;
 	bool sms;
 	bool invite;                    /* an initial INVITE */
 	bool scanned;                   /* false: unscanned (action is allow) */

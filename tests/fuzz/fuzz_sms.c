@@ -189,7 +189,7 @@ static void fuzz_concat(const uint8_t *p, size_t n, uint8_t knob)
 			len = n - i;
 		enum afgw_sms_alphabet a = (enum afgw_sms_alphabet)(b2 / 13 % 5);
 		seqno++;
-		int rc = afgw_concat_add(c, &k, seq, a, p + i, len, &seqno, now, &d);
+		int rc = afgw_concat_add(c, &k, seq, a, p + i, len, &seqno, seq, now, &d);
 		i += len;
 		if (rc == 1)
 			take(&t, &d);

@@ -28,7 +28,7 @@ static int add_s(struct afgw_concat *c, const struct afgw_concat_key *k, uint8_t
 {
 	struct meta m = {id};
 	return afgw_concat_add(c, k, seq, AFGW_SMS_GSM7, (const uint8_t *)text, strlen(text), &m,
-	                       now, d);
+	                       1000u + id * 10u + seq, now, d); /* tag: id and part */
 }
 
 /* The id in a done message's metadata, or ~0u when it has none. */
@@ -55,6 +55,10 @@ static void test_in_order(void)
 	CHECK_INT(d.duplicates, 0);
 	CHECK_INT(d.alphabet, AFGW_SMS_GSM7);
 	CHECK_INT(meta_id(&d), 1);
+	/* every part's tag, in part order (the SMPP proxy finds its PDUs by them) */
+	CHECK_INT(d.tags[0], 1011);
+	CHECK_INT(d.tags[1], 1022);
+	CHECK_INT(d.tags[2], 1033);
 	CHECK_INT(afgw_concat_expire(c, 1000000, true, &d), 0);
 
 	struct afgw_concat_stats st;
@@ -87,6 +91,10 @@ static void test_out_of_order_and_dups(void)
 	CHECK_INT(d.duplicates, 2);
 	CHECK_INT(d.parts, 3);
 	CHECK_INT(meta_id(&d), 30); /* first part seen */
+	/* the tags of the copies kept, in part order: not the duplicates' */
+	CHECK_INT(d.tags[0], 1101);
+	CHECK_INT(d.tags[1], 1202);
+	CHECK_INT(d.tags[2], 1303);
 
 	/* A duplicate after completion starts a new message: it comes back
 	 * on its own, incomplete. */
@@ -181,6 +189,8 @@ static void test_timeout_and_flush(void)
 	CHECK_INT(d.total, 3);
 	CHECK_MEM(d.units, d.len, "a1a3"); /* the gap is simply absent */
 	CHECK_INT(meta_id(&d), 1);
+	CHECK_INT(d.tags[0], 1011);
+	CHECK_INT(d.tags[1], 1023);
 	CHECK_INT(afgw_concat_expire(c, 1100, false, &d), 0);
 	/* A clock that steps back expires nothing. */
 	CHECK_INT(afgw_concat_expire(c, 10, false, &d), 0);
@@ -288,10 +298,10 @@ static void test_split_characters(void)
 	 * part 1: 59 7D D8 3D | part 2: DE 00 00 21 ("!") */
 	struct afgw_concat_key k = key("+8613800138000", "+8613900139000", 5, false, 2);
 	CHECK_INT(afgw_concat_add(c, &k, 2, AFGW_SMS_UCS2,
-	                          (const uint8_t[]){0xDE, 0x00, 0x00, 0x21}, 4, NULL, 0, &d),
+	                          (const uint8_t[]){0xDE, 0x00, 0x00, 0x21}, 4, NULL, 0, 0, &d),
 	          0);
 	CHECK_INT(afgw_concat_add(c, &k, 1, AFGW_SMS_UCS2,
-	                          (const uint8_t[]){0x59, 0x7D, 0xD8, 0x3D}, 4, NULL, 0, &d),
+	                          (const uint8_t[]){0x59, 0x7D, 0xD8, 0x3D}, 4, NULL, 0, 0, &d),
 	          1);
 	CHECK_INT(d.alphabet, AFGW_SMS_UCS2);
 	CHECK_INT(afgw_sms_decode(d.alphabet, d.units, d.len, text, sizeof(text), &r), 0);
@@ -307,9 +317,9 @@ static void test_split_characters(void)
 	 * part 2 */
 	k = key("+8613800138000", "+8613900139000", 6, false, 2);
 	CHECK_INT(afgw_concat_add(c, &k, 1, AFGW_SMS_GSM7,
-	                          (const uint8_t[]){'p', 'a', 'y', ' ', '5', 0x1B}, 6, NULL, 0, &d),
+	                          (const uint8_t[]){'p', 'a', 'y', ' ', '5', 0x1B}, 6, NULL, 0, 0, &d),
 	          0);
-	CHECK_INT(afgw_concat_add(c, &k, 2, AFGW_SMS_GSM7, (const uint8_t[]){0x65}, 1, NULL, 0, &d),
+	CHECK_INT(afgw_concat_add(c, &k, 2, AFGW_SMS_GSM7, (const uint8_t[]){0x65}, 1, NULL, 0, 0, &d),
 	          1);
 	CHECK_INT(afgw_sms_decode(d.alphabet, d.units, d.len, text, sizeof(text), &r), 0);
 	CHECK_MEM(text, r.len, "pay 5€");
@@ -317,9 +327,9 @@ static void test_split_characters(void)
 	/* Parts that disagree on the alphabet: the first part's is kept. */
 	k = key("+8613800138000", "+8613900139000", 7, false, 2);
 	CHECK_INT(
-	    afgw_concat_add(c, &k, 2, AFGW_SMS_UCS2, (const uint8_t[]){0x00, 0x41}, 2, NULL, 0, &d),
+	    afgw_concat_add(c, &k, 2, AFGW_SMS_UCS2, (const uint8_t[]){0x00, 0x41}, 2, NULL, 0, 0, &d),
 	    0);
-	CHECK_INT(afgw_concat_add(c, &k, 1, AFGW_SMS_GSM7, (const uint8_t[]){'B'}, 1, NULL, 0, &d),
+	CHECK_INT(afgw_concat_add(c, &k, 1, AFGW_SMS_GSM7, (const uint8_t[]){'B'}, 1, NULL, 0, 0, &d),
 	          1);
 	CHECK(d.mixed_alphabet);
 	CHECK_INT(d.alphabet, AFGW_SMS_UCS2);
@@ -450,7 +460,7 @@ static void random_round(unsigned round)
 		if (l->next == l->key.total && !rnd(3))
 			l->next = 0; /* the sender reuses the reference */
 		size_t n = make_units(u, adds, ki, seq);
-		int rc = afgw_concat_add(c, &l->key, seq, AFGW_SMS_BINARY, u, n, NULL, now, &d);
+		int rc = afgw_concat_add(c, &l->key, seq, AFGW_SMS_BINARY, u, n, NULL, seq, now, &d);
 		adds++;
 		if (rc < 0) {
 			CHECK(rc == -EINVAL && (seq == 0 || seq > l->key.total));
