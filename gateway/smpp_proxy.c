@@ -58,6 +58,7 @@
 
 #include "afgw/capture.h"
 #include "afgw/log.h"
+#include "afgw/number.h"
 #include "afgw/sms.h"
 #include "afgw/smpp.h"
 
@@ -81,6 +82,7 @@ enum state {
 #define TICK_MS 500
 #define SEG_MAX 32768              /* payload of one synthetic TCP segment */
 #define HOLD_BUCKETS 65536
+#define GROUP_BUCKETS 4096
 #define ACCEPT_BATCH 256
 
 struct buf {
@@ -115,6 +117,7 @@ struct conn {
 	struct conn *next_dirty;
 	struct sockaddr_storage peer, self;
 	uint32_t tcp_seq;         /* of the synthetic segments from the peer */
+	bool fed;                 /* the pipeline has seen this leg's flow */
 };
 
 struct sess {
@@ -129,32 +132,42 @@ struct sess {
 	int reason;                    /* teardown counter once dying, -1: none */
 	bool dying;
 	struct sess *next_dying;
-	struct group *groups;          /* open concatenated messages */
+	struct hold *holds;            /* its PDUs held for a verdict */
 	uint8_t *bind_pdu;             /* the bind for the SMSC, until sent */
 	uint32_t bind_len;
 	uint32_t up_bind_seq;          /* its sequence number on the SMSC leg */
 	bool flush_close;              /* a last answer is queued: close once it is out */
 };
 
-/* Parts of one concatenated SMS held together. */
+/*
+ * A concatenated SMS some of whose parts are held: keyed exactly as the
+ * decoder's reassembly keys it (canonical numbers, reference, total), and
+ * proxy-wide as the decoder's table is worker-wide, so that a second copy
+ * of a part number is recognised here.  The decoder keeps the first copy
+ * and ignores the others, so a second copy would never get a verdict of
+ * its own: it is refused instead.
+ */
 struct group {
-	uint64_t key;
-	unsigned side;
-	struct hold *parts;
-	struct group *next;
+	char from[AFGW_NUMBER_MAX], to[AFGW_NUMBER_MAX];
+	uint8_t from_len, to_len;
+	uint16_t ref;
+	bool ref16;
+	uint8_t total;
+	uint8_t have[32];              /* part numbers taken */
+	unsigned held;                 /* holds pointing here */
+	struct group *next;            /* hash chain */
 };
 
 struct hold {
 	uint64_t seq;                  /* the pipeline's frame */
 	struct sess *s;
-	uint32_t gen;
 	unsigned side;                 /* where it came from */
 	uint32_t cmd, orig_seq;
-	struct group *g;
+	struct group *g;               /* a part's message, or NULL */
 	uint64_t deadline_ms;
 	bool part;                     /* in px->parts (else px->single) */
 	struct hold *prev, *next;      /* deadline list */
-	struct hold *gnext;            /* group's parts */
+	struct hold *sprev, *snext;    /* the session's holds */
 	struct hold *hnext;            /* hash chain */
 	uint32_t len;
 	uint8_t pdu[];
@@ -181,6 +194,8 @@ struct afgw_smpp_proxy {
 	uint64_t now_ms;
 	uint64_t next_scan_ms, next_tick_ms;
 	struct hold *bucket[HOLD_BUCKETS];
+	struct group *gbucket[GROUP_BUCKETS];
+	uint32_t next_isn;             /* first synthetic TCP sequence number of a leg */
 	struct hlist single, parts;    /* by deadline (= by insertion) */
 	uint64_t held, held_bytes;
 	struct conn *dirty;
@@ -212,6 +227,8 @@ static const char *const counter_names[AFGW_PX_C_COUNT] = {
 	[AFGW_PX_C_UNSCREENED_NO_VERDICT] = "unscreened_no_verdict",
 	[AFGW_PX_C_ORPHAN_VERDICTS] = "orphan_verdicts",
 	[AFGW_PX_C_UNKNOWN_RESPONSES] = "unknown_responses",
+	[AFGW_PX_C_DROPPED_CLOSED] = "dropped_closed",
+	[AFGW_PX_C_REFUSED_DUPLICATES] = "refused_duplicate_parts",
 	[AFGW_PX_C_THROTTLED] = "throttled",
 	[AFGW_PX_C_GENERIC_NACKS] = "generic_nacks",
 	[AFGW_PX_C_REFUSED_REQUESTS] = "refused_requests",
@@ -458,20 +475,16 @@ static void conn_close(struct afgw_smpp_proxy *px, struct conn *c)
 	c->events = 0;
 }
 
-static void sess_free_groups(struct sess *s)
-{
-	while (s->groups) {
-		struct group *g = s->groups;
-		s->groups = g->next;
-		for (struct hold *h = g->parts; h; h = h->gnext)
-			h->g = NULL;
-		free(g);
-	}
-}
+static void hold_drop(struct afgw_smpp_proxy *px, struct hold *h);
+static void feed_rst(struct afgw_smpp_proxy *px, struct conn *c);
 
-/* Holds of a session being torn down stay until their verdict or
- * deadline (a hash probe finds them) and are then dropped: the ESME gets
- * no answer, and resends after it reconnects. */
+/*
+ * The session's held PDUs go with it (counted): nobody is left to answer,
+ * and the ESME resends after it reconnects.  The decoder hears an RST on
+ * each leg it has seen, so that a later connection with the same
+ * addresses and ports starts a flow of its own (one still open would take
+ * the new bytes for old ones).
+ */
 static void teardown(struct afgw_smpp_proxy *px, struct sess *s)
 {
 	if (s->reason >= 0)
@@ -480,12 +493,17 @@ static void teardown(struct afgw_smpp_proxy *px, struct sess *s)
 		if (s->tx || s->rx)
 			px->n_bound--;
 	}
+	while (s->holds) {
+		px->c[AFGW_PX_C_DROPPED_CLOSED]++;
+		hold_drop(px, s->holds);
+	}
+	feed_rst(px, &s->c[ESME]);
+	feed_rst(px, &s->c[SMSC]);
 	conn_close(px, &s->c[ESME]);
 	conn_close(px, &s->c[SMSC]);
 	free(s->c[ESME].pend);
 	free(s->c[SMSC].pend);
 	s->c[ESME].pend = s->c[SMSC].pend = NULL;
-	sess_free_groups(s);
 	free(s->bind_pdu);
 	s->bind_pdu = NULL;
 	s->state = S_FREE;
@@ -521,7 +539,8 @@ static struct sess *sess_new(struct afgw_smpp_proxy *px, int fd)
 		s->c[i].side = i;
 		s->c[i].s = s;
 		s->c[i].rx_ms = px->now_ms;
-		s->c[i].tcp_seq = 1000u + id * 7919u;
+		s->c[i].tcp_seq = px->next_isn;
+		px->next_isn += 0x01000193u; /* apart, whatever the id */
 		s->c[i].pend = calloc(px->window, sizeof(struct pend));
 	}
 	if (!s->c[ESME].pend || !s->c[SMSC].pend) {
@@ -575,6 +594,18 @@ static void list_append(struct hlist *l, struct hold *h)
 	l->tail = h;
 }
 
+static unsigned group_bucket(const struct group *g)
+{
+	uint32_t h = 2166136261u;
+	for (unsigned i = 0; i < g->from_len; i++)
+		h = (h ^ (uint8_t)g->from[i]) * 16777619u;
+	for (unsigned i = 0; i < g->to_len; i++)
+		h = (h ^ (uint8_t)g->to[i]) * 16777619u;
+	h = (h ^ g->ref) * 16777619u;
+	h = (h ^ g->total) * 16777619u;
+	return h & (GROUP_BUCKETS - 1);
+}
+
 /* Unlink and free a hold (its group loses it; an empty group goes). */
 static void hold_drop(struct afgw_smpp_proxy *px, struct hold *h)
 {
@@ -583,23 +614,22 @@ static void hold_drop(struct afgw_smpp_proxy *px, struct hold *h)
 		pp = &(*pp)->hnext;
 	*pp = h->hnext;
 	list_remove(h->part ? &px->parts : &px->single, h);
+	if (h->sprev)
+		h->sprev->snext = h->snext;
+	else
+		h->s->holds = h->snext;
+	if (h->snext)
+		h->snext->sprev = h->sprev;
 	px->held--;
 	px->held_bytes -= h->len;
-	if (h->gen == h->s->gen)
-		h->s->held--;
-	struct group *g = h->g; /* set only while its session lives (teardown clears it) */
-	if (g) {
-		struct hold **gp = &g->parts;
-		while (*gp != h)
-			gp = &(*gp)->gnext;
-		*gp = h->gnext;
-		if (!g->parts) {
-			struct group **q = &h->s->groups;
-			while (*q != g)
-				q = &(*q)->next;
-			*q = g->next;
-			free(g);
-		}
+	h->s->held--;
+	struct group *g = h->g;
+	if (g && --g->held == 0) {
+		struct group **q = &px->gbucket[group_bucket(g)];
+		while (*q != g)
+			q = &(*q)->next;
+		*q = g->next;
+		free(g);
 	}
 	free(h);
 }
@@ -612,7 +642,7 @@ static void hold_drop(struct afgw_smpp_proxy *px, struct hold *h)
 static void hold_apply(struct afgw_smpp_proxy *px, struct hold *h, bool block, int counter)
 {
 	struct sess *s = h->s;
-	if (h->gen != s->gen || s->dying || (s->state != S_BOUND && s->state != S_CLOSING)) {
+	if (s->dying || (s->state != S_BOUND && s->state != S_CLOSING)) {
 		px->c[AFGW_PX_C_ORPHAN_VERDICTS]++;
 		hold_drop(px, h);
 		return;
@@ -633,95 +663,90 @@ static void hold_apply(struct afgw_smpp_proxy *px, struct hold *h, bool block, i
 	hold_drop(px, h);
 }
 
-/* A hold and, for a part, every part held with it. */
-static void hold_apply_all(struct afgw_smpp_proxy *px, struct hold *h, bool block, int counter)
-{
-	struct group *g = h->g;
-	if (!g) {
-		hold_apply(px, h, block, counter);
-		return;
-	}
-	for (;;) { /* the last part's drop frees the group */
-		struct hold *first = g->parts;
-		bool last = first->gnext == NULL;
-		hold_apply(px, first, block, counter);
-		if (last)
-			break;
-	}
-}
-
+/*
+ * The verdict of a message names the frames of all its parts (a
+ * concatenated SMS) or its one frame, and each of them finds its hold.
+ */
 void afgw_smpp_proxy_verdict(void *ud, const struct afgw_verdict_note *n)
 {
 	struct afgw_smpp_proxy *px = ud;
 	if (!n->sms)
 		return;
-	struct hold *h = hold_find(px, n->first_seq);
-	if (!h && n->seq != n->first_seq)
-		h = hold_find(px, n->seq);
-	if (!h) {
-		px->c[AFGW_PX_C_ORPHAN_VERDICTS]++;
-		return;
+	bool block = n->scanned && n->action == AFGW_BLOCK;
+	int counter = !n->scanned ? AFGW_PX_C_UNSCREENED_NO_VERDICT
+		      : block	  ? AFGW_PX_C_BLOCKED
+				  : AFGW_PX_C_RELAYED;
+	unsigned k = n->n_parts ? n->n_parts : 1;
+	for (unsigned i = 0; i < k; i++) {
+		uint64_t seq = n->first_seq;
+		if (n->n_parts)
+			memcpy(&seq, n->part_seqs + i * sizeof(uint64_t), sizeof(seq));
+		struct hold *h = hold_find(px, seq);
+		if (!h) {
+			px->c[AFGW_PX_C_ORPHAN_VERDICTS]++;
+			continue;
+		}
+		if (n->scanned)
+			px->c[AFGW_PX_C_SCREENED]++;
+		hold_apply(px, h, block, counter);
 	}
-	if (!n->scanned) {
-		hold_apply_all(px, h, false, AFGW_PX_C_UNSCREENED_NO_VERDICT);
-		return;
-	}
-	bool block = n->action == AFGW_BLOCK;
-	for (struct hold *q = h->g ? h->g->parts : h; q; q = h->g ? q->gnext : NULL)
-		px->c[AFGW_PX_C_SCREENED]++;
-	hold_apply_all(px, h, block, block ? AFGW_PX_C_BLOCKED : AFGW_PX_C_RELAYED);
 }
 
 /* ---- screening -------------------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /*
- * Is pdu a part of a concatenated SMS, and of which?  The same test the
- * decoder makes (dissect.c): a UDH concat IE that is well formed with
- * more than one part, else complete sar_* TLVs.
+ * Is pdu a part of a concatenated SMS, and of which?  The same test and
+ * the same key as the decoder's (dissect.c): a well-formed UDH concat IE
+ * with more than one part, else the sar_* TLVs; canonical numbers.
  */
-static bool concat_key(const struct afgw_smpp_pdu *pdu, unsigned side, uint64_t *key)
+static bool part_of(const struct afgw_smpp_proxy *px, const struct afgw_smpp_pdu *pdu,
+		    struct group *key, uint8_t *partno)
 {
 	struct afgw_str ud = pdu->has_message_payload && pdu->short_message.len == 0
 				     ? pdu->message_payload
 				     : pdu->short_message;
-	uint16_t ref;
-	uint8_t total, seq;
-	bool ref16;
+	uint8_t seq;
 	struct afgw_sms_udh udh;
 	memset(&udh, 0, sizeof(udh));
+	memset(key, 0, sizeof(*key));
 	if ((pdu->esm_class & 0x40) && ud.len &&
 	    afgw_sms_udh_parse((const uint8_t *)ud.p, ud.len, &udh) == 0 && udh.concat &&
 	    !udh.bad) {
-		ref = udh.ref;
-		ref16 = udh.ref16;
-		total = udh.total;
+		key->ref = udh.ref;
+		key->ref16 = udh.ref16;
+		key->total = udh.total;
 		seq = udh.seq;
 	} else if (pdu->has_sar) {
-		ref = pdu->sar_msg_ref_num;
-		ref16 = true;
-		total = pdu->sar_total_segments;
+		key->ref = pdu->sar_msg_ref_num;
+		key->ref16 = true;
+		key->total = pdu->sar_total_segments;
 		seq = pdu->sar_segment_seqnum;
 	} else {
 		return false;
 	}
-	if (total < 2 || seq < 1 || seq > total)
+	if (key->total < 2 || seq < 1 || seq > key->total)
 		return false;
-	uint64_t h = 0xcbf29ce484222325ull;
-	uint8_t k[5] = { (uint8_t)side, (uint8_t)(ref >> 8), (uint8_t)ref, ref16, total };
-	h = fnv(h, k, sizeof(k));
-	h = fnv(h, pdu->src.addr.p, pdu->src.addr.len);
-	h = fnv(h, "", 1);
-	h = fnv(h, pdu->dst.addr.p, pdu->dst.addr.len);
-	*key = h;
+	struct afgw_number f, t;
+	afgw_number_canon(pdu->src.addr, pdu->src.ton, px->cfg->country_code, &f);
+	afgw_number_canon(pdu->dst.addr, pdu->dst.ton, px->cfg->country_code, &t);
+	if (f.len > sizeof(key->from) || t.len > sizeof(key->to))
+		return false; /* the decoder screens such a part alone */
+	memcpy(key->from, f.canon, f.len);
+	key->from_len = (uint8_t)f.len;
+	memcpy(key->to, t.canon, t.len);
+	key->to_len = (uint8_t)t.len;
+	*partno = seq;
 	return true;
+}
+
+static struct group *group_find(struct afgw_smpp_proxy *px, const struct group *k)
+{
+	for (struct group *g = px->gbucket[group_bucket(k)]; g; g = g->next)
+		if (g->ref == k->ref && g->ref16 == k->ref16 && g->total == k->total &&
+		    g->from_len == k->from_len && g->to_len == k->to_len &&
+		    !memcmp(g->from, k->from, k->from_len) && !memcmp(g->to, k->to, k->to_len))
+			return g;
+	return NULL;
 }
 
 /* IPv4 address of a v4 or v4-mapped v6 socket address, else NULL. */
@@ -740,70 +765,85 @@ static const uint8_t *v4_of(const struct sockaddr_storage *a, uint16_t *port)
 }
 
 /*
- * Give a PDU to the pipeline as the TCP segments a capture of leg c would
- * show (from the peer to us), in raw IP frames.  Returns the sequence
- * number of the last frame: the one that completes the PDU.
+ * One TCP segment of leg c's flow as a capture would show it (from the
+ * peer to us, in a raw IP frame), given to the pipeline.  flags: TCP
+ * flags (PSH ACK for data, RST to end the flow).
  */
-static uint64_t feed(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pdu, size_t len)
+static void feed_segment(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *data,
+			 size_t n, uint8_t flags)
 {
-	uint64_t seq = 0;
 	uint16_t sport, dport;
 	const uint8_t *s4 = v4_of(&c->peer, &sport), *d4 = v4_of(&c->self, &dport);
-	bool v4 = s4 && d4;
+	uint8_t *f = px->frame, *t;
+	size_t total;
+	if (s4 && d4) {
+		total = 20 + 20 + n;
+		memset(f, 0, 20);
+		f[0] = 0x45;
+		f[2] = (uint8_t)(total >> 8);
+		f[3] = (uint8_t)total;
+		f[6] = 0x40; /* DF */
+		f[8] = 64;
+		f[9] = 6;
+		memcpy(f + 12, s4, 4);
+		memcpy(f + 16, d4, 4);
+		t = f + 20;
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&c->peer;
+		const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)&c->self;
+		total = 40 + 20 + n;
+		memset(f, 0, 40);
+		f[0] = 0x60;
+		f[4] = (uint8_t)((20 + n) >> 8);
+		f[5] = (uint8_t)(20 + n);
+		f[6] = 6;
+		f[7] = 64;
+		memcpy(f + 8, &a->sin6_addr, 16);
+		memcpy(f + 24, &b->sin6_addr, 16);
+		t = f + 40;
+	}
+	memset(t, 0, 20);
+	t[0] = (uint8_t)(sport >> 8);
+	t[1] = (uint8_t)sport;
+	t[2] = (uint8_t)(dport >> 8);
+	t[3] = (uint8_t)dport;
+	put32(t + 4, c->tcp_seq);
+	t[12] = 5 << 4;
+	t[13] = flags;
+	t[14] = 0xff;
+	t[15] = 0xff;
+	if (n)
+		memcpy(t + 20, data, n);
+	struct afgw_frame fr = {
+		.ts_us = wall_us(),
+		.data = f,
+		.caplen = (uint32_t)total,
+		.len = (uint32_t)total,
+		.linktype = AFGW_LINK_RAW,
+	};
+	c->fed = true;
+	c->tcp_seq += (uint32_t)n;
+	afgw_pipeline_frame(px->p, &fr);
+}
+
+/* A PDU as the segments of at most SEG_MAX bytes that carry it (the
+ * last one completes it: the frame its hold is filed under). */
+static void feed(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pdu, size_t len)
+{
 	for (size_t off = 0; off < len;) {
 		size_t n = len - off < SEG_MAX ? len - off : SEG_MAX;
-		uint8_t *f = px->frame, *t;
-		size_t total;
-		if (v4) {
-			total = 20 + 20 + n;
-			memset(f, 0, 20);
-			f[0] = 0x45;
-			f[2] = (uint8_t)(total >> 8);
-			f[3] = (uint8_t)total;
-			f[6] = 0x40; /* DF */
-			f[8] = 64;
-			f[9] = 6;
-			memcpy(f + 12, s4, 4);
-			memcpy(f + 16, d4, 4);
-			t = f + 20;
-		} else {
-			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&c->peer;
-			const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)&c->self;
-			total = 40 + 20 + n;
-			memset(f, 0, 40);
-			f[0] = 0x60;
-			f[4] = (uint8_t)((20 + n) >> 8);
-			f[5] = (uint8_t)(20 + n);
-			f[6] = 6;
-			f[7] = 64;
-			memcpy(f + 8, &a->sin6_addr, 16);
-			memcpy(f + 24, &b->sin6_addr, 16);
-			t = f + 40;
-		}
-		memset(t, 0, 20);
-		t[0] = (uint8_t)(sport >> 8);
-		t[1] = (uint8_t)sport;
-		t[2] = (uint8_t)(dport >> 8);
-		t[3] = (uint8_t)dport;
-		put32(t + 4, c->tcp_seq);
-		t[12] = 5 << 4;
-		t[13] = 0x18; /* PSH ACK */
-		t[14] = 0xff;
-		t[15] = 0xff;
-		memcpy(t + 20, pdu + off, n);
-		struct afgw_frame fr = {
-			.ts_us = wall_us(),
-			.data = f,
-			.caplen = (uint32_t)total,
-			.len = (uint32_t)total,
-			.linktype = AFGW_LINK_RAW,
-		};
-		seq = afgw_pipeline_next_seq(px->p);
-		afgw_pipeline_frame(px->p, &fr);
-		c->tcp_seq += (uint32_t)n;
+		feed_segment(px, c, pdu + off, n, 0x18 /* PSH ACK */);
 		off += n;
 	}
-	return seq;
+}
+
+/* The leg's flow ends (teardown): an RST, so the decoder forgets it. */
+static void feed_rst(struct afgw_smpp_proxy *px, struct conn *c)
+{
+	if (!c->fed || !px->p)
+		return;
+	c->fed = false;
+	feed_segment(px, c, NULL, 0, 0x04);
 }
 
 /* An SMS PDU from leg c: throttle, hold and screen, or relay. */
@@ -836,30 +876,37 @@ static void screen(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pd
 	memcpy(h->pdu, pdu, len);
 	h->len = len;
 	h->s = s;
-	h->gen = s->gen;
 	h->side = side;
 	h->cmd = cmd;
 	h->orig_seq = seq;
 
 	struct afgw_smpp_pdu d;
-	uint64_t key;
-	bool part = afgw_smpp_parse(pdu, len, &d) == 0 && concat_key(&d, side, &key);
+	struct group key;
+	uint8_t partno = 0;
+	bool part = afgw_smpp_parse(pdu, len, &d) == 0 && part_of(px, &d, &key, &partno);
 	uint64_t wait = px->cfg->run.verdict_deadline_ms;
 	if (part) {
-		struct group *g = s->groups;
-		while (g && g->key != key)
-			g = g->next;
-		if (!g && (g = calloc(1, sizeof(*g)))) {
-			g->key = key;
-			g->side = side;
-			g->next = s->groups;
-			s->groups = g;
+		struct group *g = group_find(px, &key);
+		unsigned bit = partno - 1u;
+		if (g && (g->have[bit >> 3] & (1u << (bit & 7)))) {
+			/* a second copy of a part still held: it would pass unscanned */
+			free(h);
+			s->inflight[side]--;
+			px->c[AFGW_PX_C_REFUSED_DUPLICATES]++;
+			send_error(px, c, cmd, seq,
+				   side == ESME ? px->cfg->smpp.block_status
+						: px->cfg->smpp.deliver_block_status);
+			return;
+		}
+		if (!g && (g = malloc(sizeof(*g)))) {
+			*g = key;
+			unsigned b = group_bucket(g);
+			g->next = px->gbucket[b];
+			px->gbucket[b] = g;
 		}
 		if (g) {
-			struct hold **tail = &g->parts;
-			while (*tail)
-				tail = &(*tail)->gnext;
-			*tail = h;
+			g->have[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+			g->held++;
 			h->g = g;
 			h->part = true;
 			wait += px->cfg->memcap.concat_timeout_s * 1000u + 1000u;
@@ -872,12 +919,15 @@ static void screen(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pd
 	h->hnext = px->bucket[b];
 	px->bucket[b] = h;
 	list_append(h->part ? &px->parts : &px->single, h);
+	h->snext = s->holds;
+	if (s->holds)
+		s->holds->sprev = h;
+	s->holds = h;
 	px->held++;
 	px->held_bytes += len;
 	s->held++;
 	/* with one worker the verdict comes inside this call, and h may be gone */
-	uint64_t fed = feed(px, c, pdu, len);
-	(void)fed;
+	feed(px, c, pdu, len);
 }
 
 /* ---- the protocol ------------------------------------------------------ */
@@ -1471,11 +1521,11 @@ static void expire_holds(struct afgw_smpp_proxy *px)
 	px->seen_done = done;
 	struct hold *h;
 	while ((h = px->single.head) && (h->deadline_ms <= px->now_ms || h->seq <= done))
-		hold_apply_all(px, h, false,
-			       h->seq <= done ? AFGW_PX_C_UNSCREENED_NO_VERDICT
-					      : AFGW_PX_C_UNSCREENED_DEADLINE);
+		hold_apply(px, h, false,
+			   h->seq <= done ? AFGW_PX_C_UNSCREENED_NO_VERDICT
+					  : AFGW_PX_C_UNSCREENED_DEADLINE);
 	while ((h = px->parts.head) && h->deadline_ms <= px->now_ms)
-		hold_apply_all(px, h, false, AFGW_PX_C_UNSCREENED_DEADLINE);
+		hold_apply(px, h, false, AFGW_PX_C_UNSCREENED_DEADLINE);
 }
 
 static void flush_all(struct afgw_smpp_proxy *px)
@@ -1777,9 +1827,9 @@ void afgw_smpp_proxy_close(struct afgw_smpp_proxy *px)
 	px->lfd = -1;
 	/* what the pipeline has not decided goes on unscreened: fail-open */
 	while (px->single.head)
-		hold_apply_all(px, px->single.head, false, AFGW_PX_C_UNSCREENED_DEADLINE);
+		hold_apply(px, px->single.head, false, AFGW_PX_C_UNSCREENED_DEADLINE);
 	while (px->parts.head)
-		hold_apply_all(px, px->parts.head, false, AFGW_PX_C_UNSCREENED_DEADLINE);
+		hold_apply(px, px->parts.head, false, AFGW_PX_C_UNSCREENED_DEADLINE);
 	/* then a second at most for the answers and relays to go out */
 	for (uint32_t id = 0; id < px->hi_id; id++) {
 		struct sess *s = px->sess[id];

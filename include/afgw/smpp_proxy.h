@@ -131,6 +131,9 @@ enum afgw_px_counter {
 	AFGW_PX_C_UNSCREENED_NO_VERDICT, /* relayed: the pipeline made no message of it */
 	AFGW_PX_C_ORPHAN_VERDICTS,    /* verdicts for PDUs already gone (deadline, teardown) */
 	AFGW_PX_C_UNKNOWN_RESPONSES,  /* responses matching no request (dropped) */
+	AFGW_PX_C_DROPPED_CLOSED,     /* held PDUs dropped: their session closed */
+	AFGW_PX_C_REFUSED_DUPLICATES, /* a second copy of a part of a message still held,
+	                                 refused (the decoder keeps the first copy only) */
 	AFGW_PX_C_THROTTLED,          /* requests answered ESME_RTHROTTLED (window full) */
 	AFGW_PX_C_GENERIC_NACKS,      /* generic_nack sent for an invalid PDU */
 	AFGW_PX_C_REFUSED_REQUESTS,   /* requests refused otherwise (wrong bind state,
