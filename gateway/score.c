@@ -21,14 +21,33 @@ const char *afgw_action_name(enum afgw_action a)
 	return (unsigned)a < AFGW_ARRAY_SIZE(action_names) ? action_names[a] : "?";
 }
 
+static int iabs(int x)
+{
+	return x < 0 ? -x : x;
+}
+
+/*
+ * A full list keeps the weightiest reasons: a new one takes the place of
+ * the lightest (by absolute weight) when it weighs more, so that a text
+ * hitting dozens of rules cannot push a blacklisting or a behaviour
+ * reason (which come after the rules) out of the evidence.
+ */
 static void add_reason(struct afgw_verdict *v, const char *source, const char *id,
 		       const char *category, int weight)
 {
+	struct afgw_reason *r;
 	if (v->n_reasons == AFGW_SCORE_REASONS_MAX) {
 		v->dropped++;
-		return;
+		unsigned light = 0;
+		for (unsigned i = 1; i < v->n_reasons; i++)
+			if (iabs(v->reason[i].weight) < iabs(v->reason[light].weight))
+				light = i;
+		if (iabs(v->reason[light].weight) >= iabs(weight))
+			return;
+		r = &v->reason[light];
+	} else {
+		r = &v->reason[v->n_reasons++];
 	}
-	struct afgw_reason *r = &v->reason[v->n_reasons++];
 	r->source = source;
 	r->id = id;
 	r->category = category;

@@ -168,6 +168,29 @@ static void test_reasons(void)
 	afgw_score(&sc, &lots, &v);
 	CHECK_INT(v.n_reasons, AFGW_SCORE_REASONS_MAX);
 	CHECK_INT(v.dropped, 40 - AFGW_SCORE_REASONS_MAX);
+
+	/* ... and a full list keeps the weightiest: a blacklisting after 40
+	 * light rule hits is still among the reasons, a lighter hit is not */
+	struct afgw_rep_result bl;
+	memset(&bl, 0, sizeof(bl));
+	bl.list = AFGW_REP_BLACK;
+	bl.score = 90;
+	memcpy(bl.category, "police", 7);
+	many[39] = (struct afgw_score_hit){ "heavy", "c", 30 };
+	lots.rep = &bl;
+	afgw_score(&sc, &lots, &v);
+	CHECK_INT(v.n_reasons, AFGW_SCORE_REASONS_MAX);
+	bool have_rep = false, have_heavy = false;
+	unsigned light = 0;
+	for (unsigned i = 0; i < v.n_reasons; i++) {
+		have_rep |= !strcmp(v.reason[i].source, "reputation");
+		have_heavy |= !strcmp(v.reason[i].id, "heavy");
+		light += v.reason[i].weight == 1;
+	}
+	CHECK(have_rep);
+	CHECK(have_heavy);
+	CHECK_INT(light, AFGW_SCORE_REASONS_MAX - 2);
+	CHECK_INT(v.dropped, 41 - AFGW_SCORE_REASONS_MAX);
 }
 
 static void test_json(void)
