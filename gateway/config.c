@@ -143,6 +143,7 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->smpp.pdu_timeout_s = 10;
 	cfg->smpp.inactivity_s = 0;
 	cfg->smpp.hold_bytes = 64 * MiB;
+	cfg->smpp.verdict_deadline_ms = 1000;
 }
 
 void afgw_config_fini(struct afgw_config *cfg)
@@ -334,6 +335,7 @@ static const struct key keys[] = {
 	{ "smpp.pdu_timeout_s", T_UINT, AT(smpp.pdu_timeout_s), 1, 3600, 0 },
 	{ "smpp.inactivity_s", T_UINT, AT(smpp.inactivity_s), 1, 604800, Z },
 	{ "smpp.hold_bytes", T_SIZE, AT(smpp.hold_bytes), 1 * MiB, 16 * GiB, 0 },
+	{ "smpp.verdict_deadline_ms", T_UINT, AT(smpp.verdict_deadline_ms), 1, 60000, 0 },
 };
 /* clang-format on */
 #define N_KEYS AFGW_ARRAY_SIZE(keys)

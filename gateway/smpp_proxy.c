@@ -884,7 +884,7 @@ static void screen(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pd
 	struct group key;
 	uint8_t partno = 0;
 	bool part = afgw_smpp_parse(pdu, len, &d) == 0 && part_of(px, &d, &key, &partno);
-	uint64_t wait = px->cfg->run.verdict_deadline_ms;
+	uint64_t wait = px->cfg->smpp.verdict_deadline_ms;
 	if (part) {
 		struct group *g = group_find(px, &key);
 		unsigned bit = partno - 1u;

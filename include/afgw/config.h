@@ -132,8 +132,8 @@ struct afgw_config_run {
 	char *metrics;                 /* "ADDRESS:PORT" of the Prometheus / health endpoint;
 	                                  NULL: none */
 	unsigned verdict_deadline_ms;  /* bridge: an INVITE waits at most this long for its
-	                                  verdict, then goes on unscanned; smpp-proxy: the same
-	                                  for an SMS PDU; default 50 */
+	                                  verdict, then goes on unscanned; default 50 (SMS in
+	                                  smpp-proxy mode: smpp.verdict_deadline_ms) */
 };
 
 /* smpp-proxy mode (smpp_proxy.h). */
@@ -160,6 +160,8 @@ struct afgw_config_smpp {
 	unsigned inactivity_s;         /* no traffic but enquire_links this long: unbind;
 	                                  default 0 (never) */
 	size_t hold_bytes;             /* PDUs held for a verdict, all sessions; default 64 MiB */
+	unsigned verdict_deadline_ms;  /* an SMS PDU waits at most this long for its verdict,
+	                                  then is relayed unscreened; default 1000 */
 };
 
 struct afgw_config {

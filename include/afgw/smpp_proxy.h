@@ -21,7 +21,7 @@
  * side) or smpp.deliver_block_status (deliver side).  Parts of a
  * concatenated SMS are held until the whole message has a verdict, which
  * applies to every part.  Fail-open: what has no verdict after
- * run.verdict_deadline_ms (a part: memcap.concat_timeout_s plus that) is
+ * smpp.verdict_deadline_ms (a part: memcap.concat_timeout_s plus that) is
  * relayed unscreened and counted; so is everything when smpp.hold_bytes of
  * PDUs are already held.
  *

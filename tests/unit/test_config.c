@@ -101,6 +101,7 @@ static void check_same(const struct afgw_config *a, const struct afgw_config *b)
 	CHECK_INT(a->smpp.deliver_block_status, b->smpp.deliver_block_status);
 	CHECK_INT(a->smpp.enquire_link_s, b->smpp.enquire_link_s);
 	CHECK_INT(a->smpp.hold_bytes, b->smpp.hold_bytes);
+	CHECK_INT(a->smpp.verdict_deadline_ms, b->smpp.verdict_deadline_ms);
 }
 
 static void check_defaults(const struct afgw_config *c)
@@ -277,7 +278,8 @@ static const char all_keys[] =
 	"  bind_timeout_s: 4\n"                         /* 76 */
 	"  pdu_timeout_s: 5\n"                          /* 77 */
 	"  inactivity_s: 600\n"                         /* 78 */
-	"  hold_bytes: 8 MiB\n";                        /* 79 */
+	"  hold_bytes: 8 MiB\n"                         /* 79 */
+	"  verdict_deadline_ms: 250\n";                 /* 80 */
 
 /* The key names of all_keys, dotted: the example must document each. */
 static const char *const key_names[] = {
@@ -302,7 +304,7 @@ static const char *const key_names[] = {
 	"smpp", "smpp.listen", "smpp.upstream", "smpp.accounts", "smpp.screening", "smpp.window",
 	"smpp.max_sessions", "smpp.block_status", "smpp.deliver_block_status",
 	"smpp.enquire_link_s", "smpp.response_timeout_s", "smpp.bind_timeout_s",
-	"smpp.pdu_timeout_s", "smpp.inactivity_s", "smpp.hold_bytes",
+	"smpp.pdu_timeout_s", "smpp.inactivity_s", "smpp.hold_bytes", "smpp.verdict_deadline_ms",
 };
 
 static void test_all_keys(void)
@@ -393,6 +395,7 @@ static void test_all_keys(void)
 	CHECK_INT(c.smpp.pdu_timeout_s, 5);
 	CHECK_INT(c.smpp.inactivity_s, 600);
 	CHECK_INT(c.smpp.hold_bytes, 8u << 20);
+	CHECK_INT(c.smpp.verdict_deadline_ms, 250);
 
 	/* fini leaves the defaults, and twice (and NULL) is harmless */
 	afgw_config_fini(&c);
