@@ -36,8 +36,8 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 88.1 %, odd rows 78.9 %, false positives 0.9 % (8 texts in 870, all on
- * odd rows: 2.1 % of them), evaded 87.4 %; rules/samples: recall 98.5 %,
+ * 89.6 %, odd rows 79.8 %, false positives 0.9 % (8 texts in 920, all on
+ * odd rows: 2.1 % of them), evaded 88.9 %; rules/samples: recall 98.5 %,
  * false positives 0 % of 345).  The corpus grew from 681 to 1431 texts with
  * five batches of hard texts, each scored before the rules were tuned on its
  * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
@@ -51,13 +51,20 @@
  * 76.9 % to 78.9 % (false positives on odd rows unchanged, 2.1 %); the
  * whole-corpus recall is flat because batch 7 keeps 19 openers the rules
  * still miss, and its false-positive rate fell by dilution, not by a fix.
+ * The tenth (round 2 of issue "Match", 336 -> 348 rules: fake teachers'
+ * fees into a personal account, "fee before the money is released", card
+ * details "to receive", charge call-backs, mentor and exclusivity lures,
+ * loans through a private WeChat; the double-counted "美女你好" and the
+ * "各位家长" discount fixed) added batch 8, even ids only (45 fraud, 50
+ * legitimate; 75.6 % / 0 % before tuning) and took the odd rows from 78.9 %
+ * to 79.8 % (false positives on odd rows unchanged, 2.1 %).
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 87.7
-#define FLOOR_RECALL_ODD 78.5
-#define FLOOR_FP 1.2
-#define FLOOR_EVADED 86.9
+#define FLOOR_RECALL 89.2
+#define FLOOR_RECALL_ODD 79.4
+#define FLOOR_FP 1.1
+#define FLOOR_EVADED 88.4
 #define FLOOR_SAMPLES_RECALL 97.9
 #define FLOOR_SAMPLES_FP 0.5
 
