@@ -263,19 +263,6 @@ static uint64_t wall_us(void)
 	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* ---- buffers ---------------------------------------------------------- */
 
 static int buf_reserve(struct buf *b, size_t more)
@@ -375,10 +362,10 @@ static void send_pdu(struct afgw_smpp_proxy *px, struct conn *c, uint32_t cmd, u
 		     uint32_t seq, const uint8_t *body, size_t blen)
 {
 	uint8_t h[HDR];
-	put32(h, (uint32_t)(HDR + blen));
-	put32(h + 4, cmd);
-	put32(h + 8, status);
-	put32(h + 12, seq);
+	afgw_put_be32(h, (uint32_t)(HDR + blen));
+	afgw_put_be32(h + 4, cmd);
+	afgw_put_be32(h + 8, status);
+	afgw_put_be32(h + 12, seq);
 	send_bytes(px, c, h, HDR);
 	if (blen)
 		send_bytes(px, c, body, blen);
@@ -422,11 +409,11 @@ static int relay_request(struct afgw_smpp_proxy *px, struct conn *c, const uint8
 	struct pend *e = &c->pend[c->n_pend++];
 	e->my_seq = seq;
 	e->orig_seq = orig_seq;
-	e->cmd = get32(pdu + 4);
+	e->cmd = afgw_get_be32(pdu + 4);
 	e->sent_ms = px->now_ms;
 	uint8_t h[HDR];
 	memcpy(h, pdu, 12);
-	put32(h + 12, seq);
+	afgw_put_be32(h + 12, seq);
 	send_bytes(px, c, h, HDR);
 	send_bytes(px, c, pdu + HDR, len - HDR);
 	return 0;
@@ -807,7 +794,7 @@ static void feed_segment(struct afgw_smpp_proxy *px, struct conn *c, const uint8
 	t[1] = (uint8_t)sport;
 	t[2] = (uint8_t)(dport >> 8);
 	t[3] = (uint8_t)dport;
-	put32(t + 4, c->tcp_seq);
+	afgw_put_be32(t + 4, c->tcp_seq);
 	t[12] = 5 << 4;
 	t[13] = flags;
 	t[14] = 0xff;
@@ -1045,9 +1032,9 @@ static void esme_bind(struct afgw_smpp_proxy *px, struct sess *s, struct conn *c
 		out[k++] = b.addr_ton;
 		out[k++] = b.addr_npi;
 		k += put_cstr(out + k, b.address_range.p, b.address_range.len);
-		put32(out, (uint32_t)k);
-		put32(out + 4, cmd);
-		put32(out + 8, 0);
+		afgw_put_be32(out, (uint32_t)k);
+		afgw_put_be32(out + 4, cmd);
+		afgw_put_be32(out + 8, 0);
 		n = k;
 	} else {
 		memcpy(out, pdu, len);
@@ -1088,7 +1075,7 @@ static void upstream_connected(struct afgw_smpp_proxy *px, struct sess *s)
 	s->state = S_BINDING;
 	s->start_ms = px->now_ms;
 	s->up_bind_seq = next_seq(c);
-	put32(s->bind_pdu + 12, s->up_bind_seq);
+	afgw_put_be32(s->bind_pdu + 12, s->up_bind_seq);
 	send_bytes(px, c, s->bind_pdu, s->bind_len);
 	free(s->bind_pdu);
 	s->bind_pdu = NULL;
@@ -1203,7 +1190,7 @@ static void on_request(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t
 			struct conn *to = peer_of(c);
 			uint8_t h[HDR];
 			memcpy(h, pdu, 12);
-			put32(h + 12, next_seq(to));
+			afgw_put_be32(h + 12, next_seq(to));
 			send_bytes(px, to, h, HDR);
 			send_bytes(px, to, pdu + HDR, len - HDR);
 		}
@@ -1234,7 +1221,7 @@ static void on_response(struct afgw_smpp_proxy *px, struct conn *c, const uint8_
 		struct conn *e = &s->c[ESME];
 		uint8_t h[HDR];
 		memcpy(h, pdu, 12);
-		put32(h + 12, s->bind_seq);
+		afgw_put_be32(h + 12, s->bind_seq);
 		send_bytes(px, e, h, HDR);
 		send_bytes(px, e, pdu + HDR, len - HDR);
 		if (status == 0 && cmd == (s->bind_cmd | AFGW_SMPP_RESP_BIT)) {
@@ -1262,14 +1249,15 @@ static void on_response(struct afgw_smpp_proxy *px, struct conn *c, const uint8_
 	s->inflight[to->side]--;
 	uint8_t h[HDR];
 	memcpy(h, pdu, 12);
-	put32(h + 12, e.orig_seq);
+	afgw_put_be32(h + 12, e.orig_seq);
 	send_bytes(px, to, h, HDR);
 	send_bytes(px, to, pdu + HDR, len - HDR);
 }
 
 static void on_pdu(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pdu, uint32_t len)
 {
-	uint32_t cmd = get32(pdu + 4), status = get32(pdu + 8), seq = get32(pdu + 12);
+	uint32_t cmd = afgw_get_be32(pdu + 4), status = afgw_get_be32(pdu + 8);
+	uint32_t seq = afgw_get_be32(pdu + 12);
 	px->c[c->side == ESME ? AFGW_PX_C_PDUS_FROM_ESME : AFGW_PX_C_PDUS_FROM_SMSC]++;
 	if (cmd & AFGW_SMPP_RESP_BIT) {
 		on_response(px, c, pdu, len, cmd, status, seq);
@@ -1304,9 +1292,9 @@ static void frame_input(struct afgw_smpp_proxy *px, struct conn *c)
 	uint32_t max = px->cfg->memcap.smpp_max_pdu;
 	while (c->in.len - off >= HDR && !s->dying && !s->flush_close) {
 		const uint8_t *p = c->in.p + off;
-		uint32_t len = get32(p);
+		uint32_t len = afgw_get_be32(p);
 		if (len < HDR || len > max) {
-			generic_nack(px, c, get32(p + 12), AFGW_SMPP_ESME_RINVCMDLEN);
+			generic_nack(px, c, afgw_get_be32(p + 12), AFGW_SMPP_ESME_RINVCMDLEN);
 			s->flush_close = true;
 			s->reason = AFGW_PX_C_CLOSED_BAD_LENGTH;
 			s->close_ms = px->now_ms + UNBIND_GRACE_MS;
@@ -1558,10 +1546,10 @@ static void reap(struct afgw_smpp_proxy *px)
 				if (c->fd < 0 || s->reason == closed_reason(c) || c->out.len)
 					continue;
 				uint8_t u[HDR];
-				put32(u, HDR);
-				put32(u + 4, AFGW_SMPP_UNBIND);
-				put32(u + 8, 0);
-				put32(u + 12, next_seq(c));
+				afgw_put_be32(u, HDR);
+				afgw_put_be32(u + 4, AFGW_SMPP_UNBIND);
+				afgw_put_be32(u + 8, 0);
+				afgw_put_be32(u + 12, next_seq(c));
 				ssize_t n = send(c->fd, u, HDR, MSG_NOSIGNAL | MSG_DONTWAIT);
 				(void)n;
 			}

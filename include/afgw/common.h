@@ -40,6 +40,20 @@ static inline void afgw_deadline(struct timespec *t, clockid_t clock, unsigned m
 
 #define AFGW_STR_LIT(s) ((struct afgw_str){ (s), sizeof(s) - 1 })
 
+/* Big-endian 32-bit fields of wire formats (SMPP, bundles). */
+static inline uint32_t afgw_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void afgw_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 static inline struct afgw_str afgw_str_make(const char *p, size_t len)
 {
 	struct afgw_str s = { p, len };

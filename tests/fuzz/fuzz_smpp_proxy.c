@@ -122,19 +122,6 @@ __attribute__((noreturn)) static void fail(const char *what, int line)
 	abort();
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static void set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -262,7 +249,7 @@ static void peer_write(struct peer *pe, const uint8_t *p, size_t n)
 /* The fake SMSC's answer to one request from the proxy. */
 static void smsc_answer(struct peer *pe, const uint8_t *pdu)
 {
-	uint32_t cmd = get32(pdu + 4), seq = get32(pdu + 12);
+	uint32_t cmd = afgw_get_be32(pdu + 4), seq = afgw_get_be32(pdu + 12);
 	static const uint8_t sysid[] = "SMSC", msgid[] = "id1";
 	static const uint8_t query[] = {'i', 'd', '1', 0,
 	                                0,   2,   0};         /* id, final_date, DELIVERED, 0 */
@@ -295,10 +282,10 @@ static void smsc_answer(struct peer *pe, const uint8_t *pdu)
 		break; /* unbind, enquire_link, cancel_sm ...: a bare header */
 	}
 	uint8_t out[16 + 16];
-	put32(out, (uint32_t)(16 + blen));
-	put32(out + 4, cmd | AFGW_SMPP_RESP_BIT);
-	put32(out + 8, 0);
-	put32(out + 12, seq);
+	afgw_put_be32(out, (uint32_t)(16 + blen));
+	afgw_put_be32(out + 4, cmd | AFGW_SMPP_RESP_BIT);
+	afgw_put_be32(out + 8, 0);
+	afgw_put_be32(out + 12, seq);
 	if (blen)
 		memcpy(out + 16, body, blen);
 	peer_write(pe, out, 16 + blen);
@@ -322,12 +309,12 @@ static void peer_read(struct peer *pe)
 		pe->len += (size_t)n;
 		size_t off = 0;
 		while (pe->len - off >= 16) {
-			uint32_t len = get32(pe->in + off);
+			uint32_t len = afgw_get_be32(pe->in + off);
 			CHECK(len >= 16 && len <= MAX_PDU,
 			      "proxy output: command_length out of range");
 			if (pe->len - off < len)
 				break;
-			if (pe->answer && !(get32(pe->in + off + 4) & AFGW_SMPP_RESP_BIT))
+			if (pe->answer && !(afgw_get_be32(pe->in + off + 4) & AFGW_SMPP_RESP_BIT))
 				smsc_answer(pe, pe->in + off);
 			off += len;
 		}
