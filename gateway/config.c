@@ -144,6 +144,7 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->smpp.inactivity_s = 0;
 	cfg->smpp.hold_bytes = 64 * MiB;
 	cfg->smpp.verdict_deadline_ms = 1000;
+	cfg->smpp.part_wait_ms = 2000;
 }
 
 void afgw_config_fini(struct afgw_config *cfg)
@@ -336,6 +337,7 @@ static const struct key keys[] = {
 	{ "smpp.inactivity_s", T_UINT, AT(smpp.inactivity_s), 1, 604800, Z },
 	{ "smpp.hold_bytes", T_SIZE, AT(smpp.hold_bytes), 1 * MiB, 16 * GiB, 0 },
 	{ "smpp.verdict_deadline_ms", T_UINT, AT(smpp.verdict_deadline_ms), 1, 60000, 0 },
+	{ "smpp.part_wait_ms", T_UINT, AT(smpp.part_wait_ms), 100, 600000, Z },
 };
 /* clang-format on */
 #define N_KEYS AFGW_ARRAY_SIZE(keys)

@@ -902,6 +902,16 @@ void afgw_dissect_tick(struct afgw_dissect *d, uint64_t now_us, uint64_t tag)
 		concat_release(d, false);
 }
 
+int afgw_dissect_release_sms(struct afgw_dissect *d, const struct afgw_concat_key *key,
+			     uint64_t tag)
+{
+	d->cur_tag = tag;
+	if (!afgw_concat_release(d->concat, key))
+		return 0;
+	concat_release(d, false);
+	return 1;
+}
+
 void afgw_dissect_flush(struct afgw_dissect *d)
 {
 	afgw_tcp_flush(d->tcp);
@@ -1029,6 +1039,7 @@ void afgw_dissect_foreach_detail(const struct afgw_dissect *d,
 	fn(ud, "sms_concat_completed", cs.completed);
 	fn(ud, "sms_concat_timed_out", cs.timed_out);
 	fn(ud, "sms_concat_evicted", cs.evicted);
+	fn(ud, "sms_concat_released", cs.released);
 	fn(ud, "sms_concat_duplicates", cs.duplicates);
 	fn(ud, "sms_concat_rejected", cs.rejected);
 	for (int k = 0; k < AFGW_SMPP_R_COUNT; k++) {

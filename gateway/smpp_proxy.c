@@ -155,6 +155,7 @@ struct group {
 	uint8_t total;
 	uint8_t have[32];              /* part numbers taken */
 	unsigned held;                 /* holds pointing here */
+	bool released;                 /* asked the decoder to let it go (part_wait_ms) */
 	struct group *next;            /* hash chain */
 };
 
@@ -229,6 +230,7 @@ static const char *const counter_names[AFGW_PX_C_COUNT] = {
 	[AFGW_PX_C_UNKNOWN_RESPONSES] = "unknown_responses",
 	[AFGW_PX_C_DROPPED_CLOSED] = "dropped_closed",
 	[AFGW_PX_C_REFUSED_DUPLICATES] = "refused_duplicate_parts",
+	[AFGW_PX_C_PARTS_RELEASED] = "parts_released",
 	[AFGW_PX_C_THROTTLED] = "throttled",
 	[AFGW_PX_C_GENERIC_NACKS] = "generic_nacks",
 	[AFGW_PX_C_REFUSED_REQUESTS] = "refused_requests",
@@ -1466,6 +1468,44 @@ static void scan_conn(struct afgw_smpp_proxy *px, struct conn *c)
 	}
 }
 
+/*
+ * A sender whose only outstanding requests are held parts, and which has
+ * been quiet for smpp.part_wait_ms, is waiting for their answers before
+ * it sends the next part (a synchronous ESME): the decoder releases those
+ * messages as they are, rather than after memcap.concat_timeout_s.
+ */
+static void release_waiting_parts(struct afgw_smpp_proxy *px, struct sess *s)
+{
+	uint64_t wait = px->cfg->smpp.part_wait_ms;
+	if (!wait || !px->p || !s->holds)
+		return;
+	for (unsigned side = 0; side < 2; side++) {
+		unsigned parts = 0, others = 0;
+		for (struct hold *h = s->holds; h; h = h->snext)
+			if (h->side == side)
+				h->g ? parts++ : others++;
+		if (!parts || others || s->inflight[side] != parts ||
+		    px->now_ms - s->c[side].rx_ms < wait)
+			continue;
+		for (struct hold *h = s->holds; h; h = h->snext) {
+			struct group *g = h->g;
+			if (h->side != side || !g || g->released)
+				continue;
+			g->released = true;
+			struct afgw_concat_key key = {
+				.from = afgw_str_make(g->from, g->from_len),
+				.to = afgw_str_make(g->to, g->to_len),
+				.ref = g->ref,
+				.ref16 = g->ref16,
+				.total = g->total,
+			};
+			px->c[AFGW_PX_C_PARTS_RELEASED]++;
+			afgw_pipeline_release_sms(px->p, &key);
+			return; /* the verdict may have changed s->holds: next scan */
+		}
+	}
+}
+
 static void scan_sessions(struct afgw_smpp_proxy *px)
 {
 	const struct afgw_config_smpp *k = &px->cfg->smpp;
@@ -1494,6 +1534,8 @@ static void scan_sessions(struct afgw_smpp_proxy *px)
 		}
 		scan_conn(px, &s->c[ESME]);
 		scan_conn(px, &s->c[SMSC]);
+		if (s->state == S_BOUND && !s->dying)
+			release_waiting_parts(px, s);
 		check_close(px, s);
 	}
 }

@@ -130,15 +130,21 @@ static void unlink_live(struct afgw_concat *c, struct msg *m)
 /* Move the oldest live message to the evicted queue.  It stays counted
  * in the stats' held figures until afgw_concat_expire hands it back, but
  * no longer in the limits. */
-static void evict_oldest(struct afgw_concat *c)
+/* Move a live message to the queue afgw_concat_expire() empties first. */
+static void queue_out(struct afgw_concat *c, struct msg *m)
 {
-	struct msg *m = c->oldest;
 	unlink_live(c, m);
+	m->next = NULL;
 	if (c->ev_tail)
 		c->ev_tail->next = m;
 	else
 		c->ev_head = m;
 	c->ev_tail = m;
+}
+
+static void evict_oldest(struct afgw_concat *c)
+{
+	queue_out(c, c->oldest);
 	c->st.evicted++;
 }
 
@@ -466,6 +472,18 @@ int afgw_concat_expire(struct afgw_concat *c, uint64_t now_ms, bool flush,
 		c->st.timed_out++;
 	else
 		c->st.flushed++;
+	return 1;
+}
+
+int afgw_concat_release(struct afgw_concat *c, const struct afgw_concat_key *key)
+{
+	if (key->from.len > AFGW_CONCAT_KEY_MAX || key->to.len > AFGW_CONCAT_KEY_MAX)
+		return 0;
+	struct msg *m = lookup(c, key_hash(key), key);
+	if (!m)
+		return 0;
+	queue_out(c, m);
+	c->st.released++;
 	return 1;
 }
 

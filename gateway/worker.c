@@ -213,7 +213,26 @@ static bool ring_empty(struct ring *r)
 
 /* ---- records ---------------------------------------------------------- */
 
-enum in_type { IN_FRAME = 1, IN_FLUSH, IN_STOP, IN_REBIND, IN_TICK };
+enum in_type { IN_FRAME = 1, IN_FLUSH, IN_STOP, IN_REBIND, IN_TICK, IN_RELEASE };
+
+/* The payload of an IN_RELEASE record: a concat key, flattened. */
+struct release_key {
+	uint16_t ref;
+	uint8_t ref16, total, from_len, to_len;
+	char from[AFGW_CONCAT_KEY_MAX], to[AFGW_CONCAT_KEY_MAX];
+};
+
+static struct afgw_concat_key unflatten(const struct release_key *k)
+{
+	struct afgw_concat_key key = {
+		.from = afgw_str_make(k->from, k->from_len),
+		.to = afgw_str_make(k->to, k->to_len),
+		.ref = k->ref,
+		.ref16 = k->ref16,
+		.total = k->total,
+	};
+	return key;
+}
 
 struct in_rec {
 	uint32_t size;                 /* whole record */
@@ -1019,6 +1038,11 @@ static void *worker_main(void *arg)
 			afgw_dissect_frame(w->d, &f);
 		} else if (type == IN_TICK) {
 			afgw_dissect_tick(w->d, r->ts_us, seq);
+		} else if (type == IN_RELEASE) {
+			struct release_key k;
+			memcpy(&k, r + 1, sizeof(k));
+			struct afgw_concat_key key = unflatten(&k);
+			afgw_dissect_release_sms(w->d, &key, seq);
 		} else if (type == IN_FLUSH) {
 			afgw_dissect_flush(w->d);
 		} else if (type == IN_REBIND) {
@@ -1325,6 +1349,34 @@ void afgw_pipeline_tick(struct afgw_pipeline *p, uint64_t now_us)
 	struct afgw_frame f = { .ts_us = now_us };
 	for (unsigned j = 0; j < p->n; j++)
 		dispatch(p, &p->w[j], IN_TICK, p->seq, &f);
+}
+
+void afgw_pipeline_release_sms(struct afgw_pipeline *p, const struct afgw_concat_key *key)
+{
+	if (p->finished || key->from.len > AFGW_CONCAT_KEY_MAX || key->to.len > AFGW_CONCAT_KEY_MAX)
+		return;
+	p->seq++;
+	if (!p->threaded) {
+		p->w[0].cur_seq = p->seq;
+		afgw_dissect_release_sms(p->w[0].d, key, p->seq);
+		return;
+	}
+	struct release_key k;
+	memset(&k, 0, sizeof(k));
+	k.ref = key->ref;
+	k.ref16 = key->ref16;
+	k.total = key->total;
+	k.from_len = (uint8_t)key->from.len;
+	k.to_len = (uint8_t)key->to.len;
+	if (key->from.len)
+		memcpy(k.from, key->from.p, key->from.len);
+	if (key->to.len)
+		memcpy(k.to, key->to.p, key->to.len);
+	/* the message is in the worker of the flow of its first part: each
+	 * worker looks in its own table */
+	struct afgw_frame f = { .data = (const uint8_t *)&k, .caplen = sizeof(k) };
+	for (unsigned j = 0; j < p->n; j++)
+		dispatch(p, &p->w[j], IN_RELEASE, p->seq, &f);
 }
 
 /*

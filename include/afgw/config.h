@@ -162,6 +162,10 @@ struct afgw_config_smpp {
 	size_t hold_bytes;             /* PDUs held for a verdict, all sessions; default 64 MiB */
 	unsigned verdict_deadline_ms;  /* an SMS PDU waits at most this long for its verdict,
 	                                  then is relayed unscreened; default 1000 */
+	unsigned part_wait_ms;         /* a sender with nothing outstanding but parts of a
+	                                  long message, quiet this long, is waiting for their
+	                                  answers: they are screened as they are; default
+	                                  2000, 0: wait for the concat timeout */
 };
 
 struct afgw_config {

@@ -17,6 +17,7 @@
 #include "afgw/packet.h"
 #include "afgw/sip.h"
 #include "afgw/smpp.h"
+#include "afgw/sms.h"
 
 #define AFGW_EVENT_MAX_ANOMALIES 48
 #define AFGW_ADDR_TEXT 56
@@ -120,6 +121,13 @@ void afgw_dissect_frame(struct afgw_dissect *d, const struct afgw_frame *f);
  * concatenated SMS and IP fragments whose time is up at now_us.  Events
  * come out as from a frame tagged tag. */
 void afgw_dissect_tick(struct afgw_dissect *d, uint64_t now_us, uint64_t tag);
+
+/* Release the concatenated SMS of key (canonical numbers, as the decoder
+ * keys them) now, incomplete, as if its time were up: its event comes
+ * out as from a frame tagged tag.  Returns 1, or 0 when it is not held
+ * here. */
+int afgw_dissect_release_sms(struct afgw_dissect *d, const struct afgw_concat_key *key,
+			     uint64_t tag);
 
 /* End of input: close TCP flows and release incomplete concatenated SMS,
  * so every message seen comes out as an event. */

@@ -134,6 +134,8 @@ enum afgw_px_counter {
 	AFGW_PX_C_DROPPED_CLOSED,     /* held PDUs dropped: their session closed */
 	AFGW_PX_C_REFUSED_DUPLICATES, /* a second copy of a part of a message still held,
 	                                 refused (the decoder keeps the first copy only) */
+	AFGW_PX_C_PARTS_RELEASED,     /* long messages screened as they were: the sender
+	                                 waited for its parts' answers (smpp.part_wait_ms) */
 	AFGW_PX_C_THROTTLED,          /* requests answered ESME_RTHROTTLED (window full) */
 	AFGW_PX_C_GENERIC_NACKS,      /* generic_nack sent for an invalid PDU */
 	AFGW_PX_C_REFUSED_REQUESTS,   /* requests refused otherwise (wrong bind state,

@@ -125,6 +125,7 @@ struct afgw_concat_stats {
 	uint64_t parts, completed, timed_out, evicted, duplicates, rejected;
 	size_t bytes_held, messages_held;
 	uint64_t flushed;
+	uint64_t released;       /* by afgw_concat_release */
 };
 
 struct afgw_concat *afgw_concat_new(const struct afgw_concat_limits *lim);
@@ -159,6 +160,13 @@ int afgw_concat_add(struct afgw_concat *c, const struct afgw_concat_key *key,
  */
 int afgw_concat_expire(struct afgw_concat *c, uint64_t now_ms, bool flush,
 		       struct afgw_concat_done *done);
+
+/*
+ * Release the message of key now, incomplete (its sender is waiting for
+ * an answer before it sends the next part): it comes back first through
+ * afgw_concat_expire().  Returns 1, or 0 when no such message is held.
+ */
+int afgw_concat_release(struct afgw_concat *c, const struct afgw_concat_key *key);
 
 void afgw_concat_get_stats(const struct afgw_concat *c, struct afgw_concat_stats *s);
 

@@ -159,6 +159,15 @@ void afgw_pipeline_frame(struct afgw_pipeline *p, const struct afgw_frame *f);
  */
 void afgw_pipeline_tick(struct afgw_pipeline *p, uint64_t now_us);
 
+/*
+ * Capture thread: release the concatenated SMS of key (canonical numbers)
+ * now, incomplete, wherever a worker holds it: it is scanned as it is and
+ * its verdict note comes as usual (the SMPP proxy, for a sender that
+ * waits for each part's answer before sending the next).  Takes a
+ * sequence number like a frame.
+ */
+void afgw_pipeline_release_sms(struct afgw_pipeline *p, const struct afgw_concat_key *key);
+
 /* Every frame up to this sequence number is decoded and every message it
  * completed has had its verdict (on_verdict called): a frame at or below
  * it that produced no note produced no message. */

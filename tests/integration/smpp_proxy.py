@@ -517,17 +517,20 @@ def body(afgw, ctl, peer, work, redis, procs):
         f.write("  accounts: %s\n  window: %d\n  block_status: 0x%08x\n" %
                 (accounts, WINDOW, BLOCK_STATUS))
         f.write("  pdu_timeout_s: 2\n  bind_timeout_s: 2\n  response_timeout_s: 2\n")
+        f.write("  part_wait_ms: %d\n" % PART_WAIT_MS)
     daemon = start_daemon(afgw, cfg, mport, os.path.join(work, "afgw.log"), procs)
     if not daemon:
         return
     cnt = Counters(mport)
-    tally = {"binds": 0, "bad": 0, "blocked": 0, "throttled": 0, "nacks": 0}
+    tally = {"binds": 0, "bad": 0, "blocked": 0, "throttled": 0, "nacks": 0, "raw_sms": 1,
+             "released": 0}
 
     ordinary = check_binds_and_relay(peers, smsc, port, tally)
     check_blocks(peers, smsc, port, tally)
     check_deliver(peers, smsc, port, tally)
     check_throttle(peers, smsc, port, cnt, tally)
     check_malformed(peers, smsc, port, cnt, tally)
+    check_sync_parts(smsc, port, tally)
     check_robustness(peers, smsc, port, cnt, daemon.pid, tally)
     check_counters(cnt, tally, peers, smsc)
 
@@ -739,6 +742,55 @@ def check_malformed(peers, smsc, port, cnt, tally):
                  len(bg_msgs))
 
 
+PART_WAIT_MS = 500
+
+
+def check_sync_parts(smsc, port, tally):
+    # 6b. an ESME that sends each part of a long message only after the
+    # previous one's answer: the proxy sees it waiting (smpp.part_wait_ms)
+    # and has each part screened as it is, instead of holding part 1 for
+    # the whole concat timeout (60 s); a part that is fraud on its own is
+    # still refused
+    s, r = raw_bound(port, "mal", "pw")
+    if not check(isinstance(r, tuple) and r[1] == 0, "a raw bind for the synchronous ESME"):
+        s.close()
+        return
+    tally["binds"] += 1
+    fraud = "【公安局】您涉嫌洗钱，请立即将资金转入安全账户，联系王警官17012345678"
+    texts = (("您好，这里是快递客服，您的包裹", "已到驿站，取件码1234"),
+             ("您好，这里是快递客服，您的包裹", fraud))
+    seq = 10
+    for i, (t1, t2) in enumerate(texts):
+        t0 = time.time()
+        statuses = []
+        bodies = []
+        for part, t in ((1, t1), (2, t2)):
+            ud = bytes([5, 0, 3, 0x60 + i, 2, part]) + t.encode("utf-16-be")
+            body = (cstr("") + bytes([1, 1]) + cstr("8613700137000") + bytes([1, 1]) +
+                    cstr(RCPT) + bytes([0x40, 0, 0]) + cstr("") + cstr("") +
+                    bytes([0, 0, 8, 0, len(ud)]) + ud)
+            seq += 1
+            s.sendall(pdu(SUBMIT_SM, seq, body))
+            bodies.append(strip_seq(pdu(SUBMIT_SM, seq, body).hex()))
+            r = recv_pdu(s, 15)
+            statuses.append(r[1] if isinstance(r, tuple) else r)
+        took = time.time() - t0
+        at_smsc = smsc.bodies()
+        if i == 0:
+            check(statuses == [0, 0] and all(b in at_smsc for b in bodies) and took < 10,
+                  "a synchronous ESME's 2-part message: both parts relayed in %.1f s, not "
+                  "the concat timeout (%s)" % (took, statuses))
+        else:
+            check(statuses == [0, BLOCK_STATUS] and bodies[0] in at_smsc and
+                  bodies[1] not in at_smsc,
+                  "... and a fraud second part, screened on its own, is refused (%s, %.1f s)" %
+                  (statuses, took))
+            tally["blocked"] += 1
+        tally["raw_sms"] += 2
+        tally["released"] += 2
+    s.close()
+
+
 def open_idle(port, n, timeout):
     """n TCP connections to port that never say anything."""
     socks = []
@@ -922,11 +974,13 @@ def check_counters(cnt, tally, peers, smsc):
                    "reset" in e.get("err", ""))
     check(legs and not reset, "the SMSC legs of the sessions the ESMEs unbound close "
           "without a reset (%d legs; reset: connections %s of the SMSC log)" % (len(legs), reset))
+    check(c.get("parts_released") == tally["released"], "metrics: afgw_smpp_parts_released_total"
+          " = %d (%s)" % (tally["released"], c.get("parts_released")))
     check(c.get("closed_bad_length") == 2, "metrics: afgw_smpp_closed_bad_length_total = 2 "
           "(%s)" % c.get("closed_bad_length"))
     # every SMS PDU the test sent that was not throttled was screened:
     # the ESMEs' submit_sm, the raw session's one, the SMSC's deliver_sm
-    n_sms = 1 + sum(1 for e in smsc.lines() if e["cmd"] == "_sent_deliver_sm")
+    n_sms = tally["raw_sms"] + sum(1 for e in smsc.lines() if e["cmd"] == "_sent_deliver_sm")
     for out in peers.outs:
         n_sms += sum(1 for _, st in Esme(read_jsonl(out)).submits() if st != 0x58)
     check(c.get("screened") == n_sms, "metrics: afgw_smpp_screened_total = %d, the SMS PDUs "

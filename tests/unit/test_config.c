@@ -279,7 +279,8 @@ static const char all_keys[] =
 	"  pdu_timeout_s: 5\n"                          /* 77 */
 	"  inactivity_s: 600\n"                         /* 78 */
 	"  hold_bytes: 8 MiB\n"                         /* 79 */
-	"  verdict_deadline_ms: 250\n";                 /* 80 */
+	"  verdict_deadline_ms: 250\n"                  /* 80 */
+	"  part_wait_ms: 0\n";                          /* 81 */
 
 /* The key names of all_keys, dotted: the example must document each. */
 static const char *const key_names[] = {
@@ -305,6 +306,7 @@ static const char *const key_names[] = {
 	"smpp.max_sessions", "smpp.block_status", "smpp.deliver_block_status",
 	"smpp.enquire_link_s", "smpp.response_timeout_s", "smpp.bind_timeout_s",
 	"smpp.pdu_timeout_s", "smpp.inactivity_s", "smpp.hold_bytes", "smpp.verdict_deadline_ms",
+	"smpp.part_wait_ms",
 };
 
 static void test_all_keys(void)
@@ -396,6 +398,7 @@ static void test_all_keys(void)
 	CHECK_INT(c.smpp.inactivity_s, 600);
 	CHECK_INT(c.smpp.hold_bytes, 8u << 20);
 	CHECK_INT(c.smpp.verdict_deadline_ms, 250);
+	CHECK_INT(c.smpp.part_wait_ms, 0);
 
 	/* fini leaves the defaults, and twice (and NULL) is harmless */
 	afgw_config_fini(&c);
