@@ -105,6 +105,35 @@ static void test_out_of_order_and_dups(void)
 	afgw_concat_free(c);
 }
 
+/* A message let go early (its sender waits for answers): incomplete,
+ * before anything timed out, and only that one. */
+static void test_release(void)
+{
+	struct afgw_concat *c = afgw_concat_new(&lim_default);
+	struct afgw_concat_done d;
+	struct afgw_concat_key k = key("+8613800138000", "+8613900139000", 9, false, 3);
+	struct afgw_concat_key other = key("+8613800138000", "+8613900139000", 10, false, 2);
+	CHECK_INT(add_s(c, &k, 1, "part one ", 4, 0, &d), 0);
+	CHECK_INT(add_s(c, &other, 1, "other", 5, 0, &d), 0);
+	struct afgw_concat_key absent = key("+8613800138000", "+8613900139000", 11, false, 3);
+	CHECK_INT(afgw_concat_release(c, &absent), 0);
+	CHECK_INT(afgw_concat_release(c, &k), 1);
+	CHECK_INT(afgw_concat_release(c, &k), 0); /* once */
+	CHECK_INT(afgw_concat_expire(c, 1, false, &d), 1);
+	CHECK(!d.complete);
+	CHECK_INT(d.parts, 1);
+	CHECK_MEM(d.units, d.len, "part one ");
+	CHECK_INT(d.tags[0], 1041);
+	CHECK_INT(afgw_concat_expire(c, 1, false, &d), 0); /* the other one waits */
+	/* a later part of the released message starts a message of its own */
+	CHECK_INT(add_s(c, &k, 2, "part two", 6, 2, &d), 0);
+	struct afgw_concat_stats st;
+	afgw_concat_get_stats(c, &st);
+	CHECK_INT(st.released, 1);
+	CHECK_INT(st.messages_held, 2);
+	afgw_concat_free(c);
+}
+
 static void test_keys_apart(void)
 {
 	struct afgw_concat *c = afgw_concat_new(&lim_default);
@@ -502,6 +531,7 @@ int main(void)
 {
 	test_in_order();
 	test_out_of_order_and_dups();
+	test_release();
 	test_keys_apart();
 	test_rejects();
 	test_timeout_and_flush();
