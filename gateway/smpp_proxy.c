@@ -83,6 +83,8 @@ enum state {
 #define SEG_MAX 32768              /* payload of one synthetic TCP segment */
 #define HOLD_BUCKETS 65536
 #define GROUP_BUCKETS 4096
+#define HOLD_CAP_MIN 512            /* a recycled hold fits every ordinary SMS PDU */
+#define FREE_HOLDS_MAX 4096
 #define ACCEPT_BATCH 256
 
 struct buf {
@@ -170,7 +172,8 @@ struct hold {
 	struct hold *prev, *next;      /* deadline list */
 	struct hold *sprev, *snext;    /* the session's holds */
 	struct hold *hnext;            /* hash chain */
-	uint32_t len;
+	uint32_t len, cap;             /* of pdu */
+	struct hold *free_next;        /* on the free list */
 	uint8_t pdu[];
 };
 
@@ -196,6 +199,8 @@ struct afgw_smpp_proxy {
 	uint64_t next_scan_ms, next_tick_ms;
 	struct hold *bucket[HOLD_BUCKETS];
 	struct group *gbucket[GROUP_BUCKETS];
+	struct hold *free_holds;       /* recycled: no malloc per SMS once warm */
+	unsigned n_free_holds;
 	uint32_t next_isn;             /* first synthetic TCP sequence number of a leg */
 	struct hlist single, parts;    /* by deadline (= by insertion) */
 	uint64_t held, held_bytes;
@@ -583,6 +588,33 @@ static void list_append(struct hlist *l, struct hold *h)
 	l->tail = h;
 }
 
+/* A hold for len bytes of PDU: a recycled one if it fits. */
+static struct hold *hold_get(struct afgw_smpp_proxy *px, uint32_t len)
+{
+	struct hold *h = px->free_holds;
+	if (h && h->cap >= len) {
+		px->free_holds = h->free_next;
+		px->n_free_holds--;
+		return h;
+	}
+	uint32_t cap = len > HOLD_CAP_MIN ? len : HOLD_CAP_MIN;
+	h = malloc(sizeof(*h) + cap);
+	if (h)
+		h->cap = cap;
+	return h;
+}
+
+static void hold_put(struct afgw_smpp_proxy *px, struct hold *h)
+{
+	if (h->cap == HOLD_CAP_MIN && px->n_free_holds < FREE_HOLDS_MAX) {
+		h->free_next = px->free_holds;
+		px->free_holds = h;
+		px->n_free_holds++;
+	} else {
+		free(h);
+	}
+}
+
 static unsigned group_bucket(const struct group *g)
 {
 	uint32_t h = 2166136261u;
@@ -620,7 +652,7 @@ static void hold_drop(struct afgw_smpp_proxy *px, struct hold *h)
 		*q = g->next;
 		free(g);
 	}
-	free(h);
+	hold_put(px, h);
 }
 
 /*
@@ -855,13 +887,15 @@ static void screen(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pd
 	}
 	struct hold *h = NULL;
 	if (px->held_bytes + len <= px->cfg->smpp.hold_bytes)
-		h = malloc(sizeof(*h) + len);
+		h = hold_get(px, len);
 	if (!h) {
 		px->c[AFGW_PX_C_UNSCREENED_MEMORY]++;
 		relay_request(px, to, pdu, len, seq);
 		return;
 	}
+	uint32_t cap = h->cap;
 	memset(h, 0, sizeof(*h));
+	h->cap = cap;
 	memcpy(h->pdu, pdu, len);
 	h->len = len;
 	h->s = s;
@@ -879,7 +913,7 @@ static void screen(struct afgw_smpp_proxy *px, struct conn *c, const uint8_t *pd
 		unsigned bit = partno - 1u;
 		if (g && (g->have[bit >> 3] & (1u << (bit & 7)))) {
 			/* a second copy of a part still held: it would pass unscanned */
-			free(h);
+			hold_put(px, h);
 			s->inflight[side]--;
 			px->c[AFGW_PX_C_REFUSED_DUPLICATES]++;
 			send_error(px, c, cmd, seq,
@@ -1889,6 +1923,11 @@ void afgw_smpp_proxy_close(struct afgw_smpp_proxy *px)
 	}
 	for (uint32_t id = 0; id < px->hi_id; id++)
 		free(px->sess[id]);
+	while (px->free_holds) {
+		struct hold *h = px->free_holds;
+		px->free_holds = h->free_next;
+		free(h);
+	}
 	close(px->ep);
 	free(px->sess);
 	free(px->free_ids);
