@@ -36,8 +36,8 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 89.6 %, odd rows 79.8 %, false positives 0.9 % (8 texts in 920, all on
- * odd rows: 2.1 % of them), evaded 88.9 %; rules/samples: recall 98.5 %,
+ * 90.0 %, odd rows 80.1 %, false positives 0.7 % (7 texts in 944, all on
+ * odd rows: 1.8 % of them), evaded 89.2 %; rules/samples: recall 98.5 %,
  * false positives 0 % of 345).  The corpus grew from 681 to 1431 texts with
  * five batches of hard texts, each scored before the rules were tuned on its
  * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
@@ -58,13 +58,21 @@
  * "各位家长" discount fixed) added batch 8, even ids only (45 fraud, 50
  * legitimate; 75.6 % / 0 % before tuning) and took the odd rows from 78.9 %
  * to 79.8 % (false positives on odd rows unchanged, 2.1 %).
+ * The eleventh (round 3 of issue "Match", 348 -> 346 rules) merged rules
+ * that scored one phrase many times ("先交手续费才能出金" hit seven rules:
+ * fee_unlocks, frozen_release, activation_fee and small_fees folded into
+ * pay_before_receive, upfront_fee and fee_before_loan; the relative with
+ * inside knowledge counted once; the boss's and the police's money or
+ * contact word no longer counted on top of the money facet), added batch
+ * 9, even ids only (23 fraud, 24 legitimate; 82.6 % / 4.2 % before
+ * tuning) and took the odd rows from 79.8 % / 2.1 % to 80.1 % / 1.8 %.
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 89.2
-#define FLOOR_RECALL_ODD 79.4
-#define FLOOR_FP 1.1
-#define FLOOR_EVADED 88.4
+#define FLOOR_RECALL 89.6
+#define FLOOR_RECALL_ODD 79.7
+#define FLOOR_FP 0.9
+#define FLOOR_EVADED 88.8
 #define FLOOR_SAMPLES_RECALL 97.9
 #define FLOOR_SAMPLES_FP 0.5
 
