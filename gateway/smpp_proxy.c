@@ -20,15 +20,19 @@
  *
  * Screening.  An SMS PDU (submit_sm, data_sm, submit_multi from the ESME;
  * deliver_sm, data_sm from the SMSC) is copied into a hold and handed to
- * the pipeline as one TCP segment of its leg's flow (a raw IP frame from
- * the peer's address to ours, the leg's own TCP sequence numbers), with
- * the pipeline's frame number kept in the hold.  The pipeline's verdict
- * note names the frame of the message's first part, which finds the hold;
- * parts of a concatenated SMS (UDH or sar_* TLVs) are grouped here by the
- * same key the pipeline reassembles by, so one verdict releases or refuses
- * every part.  A hold whose frame the pipeline has finished without a
- * note (afgw_pipeline_done_seq) made no message and is relayed; one still
- * waiting at its deadline is relayed unscreened (fail-open), counted.
+ * the pipeline as a TCP segment of its leg's flow (a raw IP frame from the
+ * peer's address to ours, the leg's own TCP sequence numbers; an RST ends
+ * the flow at teardown), with the pipeline's frame number kept in the
+ * hold.  A verdict note names the frames of every part of its message,
+ * and each finds its hold: one verdict releases or refuses exactly the
+ * parts the decoder joined.  Parts are also grouped here by the decoder's
+ * own key, to refuse a second copy of a part (the decoder would ignore it,
+ * so it would never get a verdict) and to notice a sender that waits for
+ * its parts' answers (smpp.part_wait_ms: the decoder then lets those
+ * messages go as they are).  A hold whose frame the pipeline has finished
+ * without a note (afgw_pipeline_done_seq) made no message and is relayed;
+ * one still waiting at its deadline is relayed unscreened (fail-open),
+ * counted; a session's holds go with it.
  *
  * Threads: one, the caller's, which is also the pipeline's capture thread
  * and score stage; verdict notes arrive inside afgw_pipeline_frame/_poll
