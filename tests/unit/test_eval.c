@@ -36,8 +36,8 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 90.0 %, odd rows 80.1 %, false positives 0.7 % (7 texts in 944, all on
- * odd rows: 1.8 % of them), evaded 89.2 %; rules/samples: recall 98.5 %,
+ * 89.9 %, odd rows 79.8 %, false positives 0.5 % (5 texts in 944, all on
+ * odd rows: 1.3 % of them), evaded 89.2 %; rules/samples: recall 98.5 %,
  * false positives 0 % of 345).  The corpus grew from 681 to 1431 texts with
  * five batches of hard texts, each scored before the rules were tuned on its
  * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
@@ -66,15 +66,24 @@
  * contact word no longer counted on top of the money facet), added batch
  * 9, even ids only (23 fraud, 24 legitimate; 82.6 % / 4.2 % before
  * tuning) and took the odd rows from 79.8 % / 2.1 % to 80.1 % / 1.8 %.
+ * The twelfth (round 4 of issue "Match", 346 -> 351 rules) gave the legit
+ * texts nearest the threshold, each carried by one rule, the concept they
+ * lacked: "come to my office" counts fully only with a new number or a
+ * self-introduction, "老板" only as your boss, "Hi Mum" only with an ask;
+ * receipts ("payment received", "已原路退回，无需任何操作") became genuine
+ * context; romance and fake-boss schemes (a lover or new acquaintance
+ * pivoting to money, a stranger or a boss moving you to a private
+ * channel).  Odd rows 80.1 % / 1.8 % -> 79.8 % / 1.3 % (one en_other text
+ * lost, three false positives fewer), corpus 89.9 % / 0.5 %, evaded 89.2 %.
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 89.6
+#define FLOOR_RECALL 89.7
 #define FLOOR_RECALL_ODD 79.7
-#define FLOOR_FP 0.9
-#define FLOOR_EVADED 88.8
-#define FLOOR_SAMPLES_RECALL 97.9
-#define FLOOR_SAMPLES_FP 0.5
+#define FLOOR_FP 0.6
+#define FLOOR_EVADED 89.0
+#define FLOOR_SAMPLES_RECALL 98.2
+#define FLOOR_SAMPLES_FP 0.2
 
 struct row {
 	char id[32];
