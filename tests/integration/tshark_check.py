@@ -63,7 +63,10 @@ COMMON = [
 ]
 GEN_A = COMMON + ["--seed", "20261121", "--tcp", "0.5", "--mss", "536",
                   "--tcp-retrans", "0.03", "--tcp-split", "0"]
-GEN_B = COMMON + ["--seed", "4242", "--tcp", "0.6", "--mss", "300",
+# (afgw-gen draws SMS texts from tests/data/sms_corpus.tsv: when the corpus
+# grows, a seed may stop drawing a kind the coverage check below needs, which
+# it then says; 4242 did after batch 9, 4243 covers everything)
+GEN_B = COMMON + ["--seed", "4243", "--tcp", "0.6", "--mss", "300",
                   "--tcp-split", "0.4", "--tcp-reorder", "0.15", "--tcp-retrans", "0.05"]
 GEN_C = COMMON + ["--seed", "7", "--tcp", "0.4", "--bad", "0.1"]
 
