@@ -74,10 +74,10 @@ static const char usage_run[] =
 	"smpp.deliver_block_status (deliver side) and never relayed.\n"
 	"\n"
 	"signals: SIGTERM / SIGINT stop cleanly (warnings flushed); SIGHUP reads the\n"
-	"config again (score thresholds and weights, output.events, output.allow_events\n"
-	"and the smpp.accounts file apply at once; the rest needs a restart), reopens\n"
-	"the events file and reloads the rules (local directory + police bundle in\n"
-	"force).\n"
+	"config again (score thresholds and weights, output.events, output.allow_events,\n"
+	"the smpp statuses, timers, hold bytes and deadlines, and the smpp.accounts file\n"
+	"apply at once; the rest needs a restart), reopens the events file and reloads\n"
+	"the rules (local directory + police bundle in force).\n"
 	"\n"
 	"exit status: 0 stopped by a signal, 1 runtime failure, 2 bad usage or config.\n";
 
@@ -556,17 +556,36 @@ static void reload_config(const char *path, struct afgw_config *cfg, struct gw *
 			       !same_str(next.rules, cfg->rules) ||
 			       !same_str(next.bundle.trust, cfg->bundle.trust) ||
 			       !same_str(next.notify.gateway_key, cfg->notify.gateway_key) ||
-			       !same_str(next.run.metrics, cfg->run.metrics);
+			       !same_str(next.run.metrics, cfg->run.metrics) ||
+			       !same_str(next.smpp.listen, cfg->smpp.listen) ||
+			       !same_str(next.smpp.upstream, cfg->smpp.upstream) ||
+			       !same_str(next.smpp.accounts, cfg->smpp.accounts) ||
+			       next.smpp.screening != cfg->smpp.screening ||
+			       next.smpp.window != cfg->smpp.window ||
+			       next.smpp.max_sessions != cfg->smpp.max_sessions;
 		cfg->score = next.score;
+		/* what the SMPP proxy reads as it goes (this thread runs it) */
+		cfg->smpp.block_status = next.smpp.block_status;
+		cfg->smpp.deliver_block_status = next.smpp.deliver_block_status;
+		cfg->smpp.enquire_link_s = next.smpp.enquire_link_s;
+		cfg->smpp.response_timeout_s = next.smpp.response_timeout_s;
+		cfg->smpp.bind_timeout_s = next.smpp.bind_timeout_s;
+		cfg->smpp.pdu_timeout_s = next.smpp.pdu_timeout_s;
+		cfg->smpp.inactivity_s = next.smpp.inactivity_s;
+		cfg->smpp.hold_bytes = next.smpp.hold_bytes;
+		cfg->smpp.verdict_deadline_ms = next.smpp.verdict_deadline_ms;
+		cfg->smpp.part_wait_ms = next.smpp.part_wait_ms;
 		cfg->output.allow_events = next.output.allow_events;
 		char *events = next.output.events;
 		next.output.events = cfg->output.events;
 		cfg->output.events = events;
 		afgw_config_fini(&next);
 		afgw_log(AFGW_LOG_INFO, "SIGHUP: config read again: score thresholds and weights, "
-					"output.allow_events and output.events applied%s",
+					"output.allow_events and output.events, the smpp statuses, "
+					"timers, hold bytes and deadlines applied%s",
 			 restart ? "; other changes (mode, interfaces, workers, Redis, keys, "
-				   "rules directory, metrics address) need a restart" : "");
+				   "rules directory, metrics address, smpp addresses, accounts "
+				   "path, window, sessions, screening) need a restart" : "");
 	}
 	if (*out)
 		fflush(*out);

@@ -531,6 +531,7 @@ def body(afgw, ctl, peer, work, redis, procs):
     check_throttle(peers, smsc, port, cnt, tally)
     check_malformed(peers, smsc, port, cnt, tally)
     check_sync_parts(smsc, port, tally)
+    check_sighup(cfg, daemon, smsc, port, tally)
     check_robustness(peers, smsc, port, cnt, daemon.pid, tally)
     check_counters(cnt, tally, peers, smsc)
 
@@ -789,6 +790,38 @@ def check_sync_parts(smsc, port, tally):
         tally["raw_sms"] += 2
         tally["released"] += 2
     s.close()
+
+
+def check_sighup(cfg, daemon, smsc, port, tally):
+    # 6c. SIGHUP applies a new smpp.block_status at once, without a restart
+    text = open(cfg).read()
+    old = "block_status: 0x%08x" % BLOCK_STATUS
+    if not check(old in text, "the config names smpp.block_status"):
+        return
+    new_status = BLOCK_STATUS + 1
+    with open(cfg, "w") as f:
+        f.write(text.replace(old, "block_status: 0x%08x" % new_status))
+    daemon.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    s, r = raw_bound(port, "mal", "pw")
+    if check(isinstance(r, tuple) and r[1] == 0, "a raw bind after SIGHUP"):
+        tally["binds"] += 1
+        fraud = "【公安局】您涉嫌洗钱，请立即将资金转入安全账户，联系王警官17012345678"
+        body = (cstr("") + bytes([1, 1]) + cstr("8613700137001") + bytes([1, 1]) +
+                cstr(RCPT) + bytes([0, 0, 0]) + cstr("") + cstr("") +
+                bytes([0, 0, 8, 0, len(fraud.encode("utf-16-be"))]) + fraud.encode("utf-16-be"))
+        s.sendall(pdu(SUBMIT_SM, 21, body))
+        r = recv_pdu(s, 15)
+        check(isinstance(r, tuple) and r[1] == new_status,
+              "after SIGHUP a fraud SMS gets the new smpp.block_status 0x%08x (%s)" %
+              (new_status, r))
+        tally["blocked"] += 1
+        tally["raw_sms"] += 1
+    s.close()
+    with open(cfg, "w") as f:
+        f.write(text)
+    daemon.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
 
 
 def open_idle(port, n, timeout):
