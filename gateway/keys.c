@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +34,7 @@
 #include "afgw/common.h"
 #include "afgw/fileio.h"
 #include "afgw/keys.h"
+#include "afgw/log.h"
 
 /* A key file is a comment and one line of base64: anything larger is not one. */
 #define KEYFILE_MAX 4096
@@ -50,18 +50,6 @@ int afgw_keys_init(void)
 	return sodium_init() < 0 ? -EIO : 0;
 }
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* ---- base64 and key ids -------------------------------------------- */
 
@@ -181,9 +169,9 @@ static int wrong_kind(char *err, size_t errlen, const char *path, const struct f
 {
 	const char *k = known_kind(f);
 	if (k)
-		return fail(err, errlen, -EINVAL, "%s: not an afgw %s (found '%s', expected '%s')",
+		return afgw_errf(err, errlen, -EINVAL, "%s: not an afgw %s (found '%s', expected '%s')",
 			    path, what, k, expected);
-	return fail(err, errlen, -EINVAL, "%s: not an afgw %s (expected '%s')", path, what,
+	return afgw_errf(err, errlen, -EINVAL, "%s: not an afgw %s (expected '%s')", path, what,
 		    expected);
 }
 
@@ -209,19 +197,19 @@ static int read_keyfile(const char *path, bool secret, char *buf, size_t *len, c
 	 * files ignore the flag). */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return afgw_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	int rc;
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
-		rc = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		rc = afgw_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = fail(err, errlen, -EINVAL, "%s: not a regular file", path);
+		rc = afgw_errf(err, errlen, -EINVAL, "%s: not a regular file", path);
 		goto out;
 	}
 	if (secret && (st.st_mode & 077)) {
-		rc = fail(err, errlen, -EPERM,
+		rc = afgw_errf(err, errlen, -EPERM,
 			  "permissions %04o for '%s' are too open: a secret key must not be "
 			  "accessible by others (chmod 600 it)",
 			  (unsigned)(st.st_mode & 07777), path);
@@ -235,13 +223,13 @@ static int read_keyfile(const char *path, bool secret, char *buf, size_t *len, c
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			rc = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+			rc = afgw_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
 			break;
 		if (n == KEYFILE_MAX) {
-			rc = fail(err, errlen, -EINVAL, "%s: too large for a key file (over %d bytes)",
+			rc = afgw_errf(err, errlen, -EINVAL, "%s: too large for a key file (over %d bytes)",
 				  path, KEYFILE_MAX);
 			goto out;
 		}
@@ -265,7 +253,7 @@ static int load_secret(const char *path, const char *kind, const char *what, uin
 {
 	char *text = sodium_malloc(KEYFILE_MAX);
 	if (!text)
-		return fail(err, errlen, -ENOMEM, "%s: cannot allocate locked memory", path);
+		return afgw_errf(err, errlen, -ENOMEM, "%s: cannot allocate locked memory", path);
 	size_t len = 0;
 	struct fields f;
 	int rc = read_keyfile(path, true, text, &len, err, errlen);
@@ -279,15 +267,15 @@ static int load_secret(const char *path, const char *kind, const char *what, uin
 		goto out;
 	}
 	if (rc == -EEXIST) {
-		rc = fail(err, errlen, -EINVAL, "%s: more than one key in the file", path);
+		rc = afgw_errf(err, errlen, -EINVAL, "%s: more than one key in the file", path);
 		goto out;
 	}
 	if (rc || f.count != 2) {
-		rc = fail(err, errlen, -EINVAL, "%s: the key line should read '%s'", path, expected);
+		rc = afgw_errf(err, errlen, -EINVAL, "%s: the key line should read '%s'", path, expected);
 		goto out;
 	}
 	if (afgw_unbase64(f.p[1], f.n[1], sk, n) != (long)n) {
-		rc = fail(err, errlen, -EINVAL, "%s: the key is not base64 of %zu bytes", path, n);
+		rc = afgw_errf(err, errlen, -EINVAL, "%s: the key is not base64 of %zu bytes", path, n);
 		goto out;
 	}
 	rc = 0;
@@ -301,7 +289,7 @@ int afgw_sign_key_load(const char *path, struct afgw_sign_key **out, char *err, 
 	*out = NULL;
 	struct afgw_sign_key *k = sodium_malloc(sizeof(*k));
 	if (!k)
-		return fail(err, errlen, -ENOMEM, "%s: cannot allocate locked memory", path);
+		return afgw_errf(err, errlen, -ENOMEM, "%s: cannot allocate locked memory", path);
 	int rc = load_secret(path, kind_sign_secret, "signing secret key", k->sk, sizeof(k->sk),
 			     err, errlen);
 	if (rc)
@@ -319,7 +307,7 @@ int afgw_sign_key_load(const char *path, struct afgw_sign_key **out, char *err, 
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(sk, sizeof(sk));
 	if (!same) {
-		rc = fail(err, errlen, -EINVAL,
+		rc = afgw_errf(err, errlen, -EINVAL,
 			  "%s: damaged key: its public half does not match its secret half", path);
 		goto fail;
 	}
@@ -344,13 +332,13 @@ int afgw_box_key_load(const char *path, struct afgw_box_key **out, char *err, si
 	*out = NULL;
 	struct afgw_box_key *k = sodium_malloc(sizeof(*k));
 	if (!k)
-		return fail(err, errlen, -ENOMEM, "%s: cannot allocate locked memory", path);
+		return afgw_errf(err, errlen, -ENOMEM, "%s: cannot allocate locked memory", path);
 	int rc = load_secret(path, kind_box_secret, "app (box) secret key", k->sk, sizeof(k->sk),
 			     err, errlen);
 	if (rc)
 		goto fail;
 	if (crypto_scalarmult_base(k->pk, k->sk) != 0) {
-		rc = fail(err, errlen, -EINVAL, "%s: not a usable X25519 secret key", path);
+		rc = afgw_errf(err, errlen, -EINVAL, "%s: not a usable X25519 secret key", path);
 		goto fail;
 	}
 	sodium_mprotect_readonly(k);
@@ -417,7 +405,7 @@ int afgw_sign_pub_load(const char *path, struct afgw_sign_pub *out, char *err, s
 	if (why == WRONG_KIND)
 		return wrong_kind(err, errlen, path, &f, "signing public key",
 				  "afgw-sign-public-v1 ID BASE64");
-	return fail(err, errlen, -EINVAL, "%s: %s", path, why);
+	return afgw_errf(err, errlen, -EINVAL, "%s: %s", path, why);
 }
 
 int afgw_box_pub_parse(const char *text, size_t len, uint8_t pk[AFGW_BOX_PUBLIC_BYTES])
@@ -565,48 +553,48 @@ int afgw_keys_generate(enum afgw_key_kind kind, const char *prefix, char *err, s
 {
 	char kpath[PATH_MAX], ppath[PATH_MAX];
 	if (kind != AFGW_KEY_SIGN && kind != AFGW_KEY_BOX)
-		return fail(err, errlen, -EINVAL, "unknown key kind");
+		return afgw_errf(err, errlen, -EINVAL, "unknown key kind");
 	if (!prefix || !*prefix)
-		return fail(err, errlen, -EINVAL, "empty file name prefix");
+		return afgw_errf(err, errlen, -EINVAL, "empty file name prefix");
 	if ((size_t)snprintf(kpath, sizeof(kpath), "%s.key", prefix) >= sizeof(kpath) ||
 	    (size_t)snprintf(ppath, sizeof(ppath), "%s.pub", prefix) >= sizeof(ppath))
-		return fail(err, errlen, -ENAMETOOLONG, "%s: file name too long", prefix);
+		return afgw_errf(err, errlen, -ENAMETOOLONG, "%s: file name too long", prefix);
 	if (afgw_keys_init() != 0)
-		return fail(err, errlen, -EIO, "libsodium failed to initialise");
+		return afgw_errf(err, errlen, -EIO, "libsodium failed to initialise");
 
 	int rc, kfd = -1, pfd = -1;
 	bool made_k = false, made_p = false;
 	struct keygen *g = sodium_malloc(sizeof(*g));
 	if (!g)
-		return fail(err, errlen, -ENOMEM, "cannot allocate locked memory");
+		return afgw_errf(err, errlen, -ENOMEM, "cannot allocate locked memory");
 	if (!compose(kind, g)) {
-		rc = fail(err, errlen, -EINVAL, "internal error: key text too long");
+		rc = afgw_errf(err, errlen, -EINVAL, "internal error: key text too long");
 		goto fail;
 	}
 	kfd = open(kpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
 	if (kfd < 0) {
-		rc = errno == EEXIST ? fail(err, errlen, -EEXIST, "%s exists; not overwriting", kpath)
-				     : fail(err, errlen, -errno, "%s: %s", kpath, strerror(errno));
+		rc = errno == EEXIST ? afgw_errf(err, errlen, -EEXIST, "%s exists; not overwriting", kpath)
+				     : afgw_errf(err, errlen, -errno, "%s: %s", kpath, strerror(errno));
 		goto fail;
 	}
 	made_k = true;
 	pfd = open(ppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
 	if (pfd < 0) {
-		rc = errno == EEXIST ? fail(err, errlen, -EEXIST, "%s exists; not overwriting", ppath)
-				     : fail(err, errlen, -errno, "%s: %s", ppath, strerror(errno));
+		rc = errno == EEXIST ? afgw_errf(err, errlen, -EEXIST, "%s exists; not overwriting", ppath)
+				     : afgw_errf(err, errlen, -errno, "%s: %s", ppath, strerror(errno));
 		goto fail;
 	}
 	made_p = true;
 	rc = finish_file(kfd, 0600, g->secret_text, g->secret_len);
 	kfd = -1;
 	if (rc) {
-		rc = fail(err, errlen, rc, "%s: %s", kpath, strerror(-rc));
+		rc = afgw_errf(err, errlen, rc, "%s: %s", kpath, strerror(-rc));
 		goto fail;
 	}
 	rc = finish_file(pfd, 0644, g->public_text, g->public_len);
 	pfd = -1;
 	if (rc) {
-		rc = fail(err, errlen, rc, "%s: %s", ppath, strerror(-rc));
+		rc = afgw_errf(err, errlen, rc, "%s: %s", ppath, strerror(-rc));
 		goto fail;
 	}
 	sync_dir(kpath);
@@ -665,7 +653,7 @@ int afgw_pseudonym_key_load(const char *path, uint8_t key[AFGW_PSEUDONYM_KEY_BYT
 	sodium_memzero(buf, sizeof(buf));
 	if (n != sizeof(v)) {
 		sodium_memzero(v, sizeof(v));
-		return fail(err, errlen, -EINVAL, "%s: not a pseudonym key (32 hex digits)", path);
+		return afgw_errf(err, errlen, -EINVAL, "%s: not a pseudonym key (32 hex digits)", path);
 	}
 	for (size_t i = 0; i < AFGW_PSEUDONYM_KEY_BYTES; i++)
 		key[i] = (uint8_t)(v[2 * i] << 4 | v[2 * i + 1]);

@@ -32,7 +32,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +43,7 @@
 #include <sodium.h>
 
 #include "afgw/common.h"
+#include "afgw/log.h"
 #include "afgw/smpp_proxy.h"
 
 /* A system_id too long to keep is quoted up to this many bytes. */
@@ -55,18 +55,6 @@ struct entry {
 	size_t line;
 };
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* memcmp order over the common bytes; on a tie the shorter id first. */
 static int cmp_id(const char *p, size_t plen, const char *q, size_t qlen)
@@ -114,7 +102,7 @@ static int sort_check_repeats(struct entry *e, size_t n, const char *name, char 
 	}
 	if (!found)
 		return 0;
-	return fail(err, errlen, -EINVAL, "%s:%zu: duplicate system_id '%s' (first on line %zu)",
+	return afgw_errf(err, errlen, -EINVAL, "%s:%zu: duplicate system_id '%s' (first on line %zu)",
 		    name, e[second].line, e[second].a.system_id, e[first].line);
 }
 
@@ -123,11 +111,11 @@ static int take_id(char dst[AFGW_SMPP_SYSTEM_ID_MAX + 1], struct afgw_str f, con
 		   const char *name, size_t line, char *err, size_t errlen)
 {
 	if (f.len > AFGW_SMPP_SYSTEM_ID_MAX)
-		return fail(err, errlen, -EINVAL, "%s:%zu: %s '%.*s%s' is longer than %d bytes",
+		return afgw_errf(err, errlen, -EINVAL, "%s:%zu: %s '%.*s%s' is longer than %d bytes",
 			    name, line, what, (int)(f.len < QUOTE_MAX ? f.len : QUOTE_MAX), f.p,
 			    f.len > QUOTE_MAX ? "..." : "", AFGW_SMPP_SYSTEM_ID_MAX);
 	if (afgw_str_eq(f, "-"))
-		return fail(err, errlen, -EINVAL, "%s:%zu: %s cannot be '-' (an empty password)",
+		return afgw_errf(err, errlen, -EINVAL, "%s:%zu: %s cannot be '-' (an empty password)",
 			    name, line, what);
 	memcpy(dst, f.p, f.len);
 	dst[f.len] = '\0';
@@ -143,7 +131,7 @@ static int take_password(char dst[AFGW_SMPP_PASSWORD_MAX + 1], struct afgw_str f
 		return 0;
 	}
 	if (f.len > AFGW_SMPP_PASSWORD_MAX)
-		return fail(err, errlen, -EINVAL, "%s:%zu: %s is longer than %d bytes", name, line,
+		return afgw_errf(err, errlen, -EINVAL, "%s:%zu: %s is longer than %d bytes", name, line,
 			    what, AFGW_SMPP_PASSWORD_MAX);
 	memcpy(dst, f.p, f.len);
 	dst[f.len] = '\0';
@@ -169,11 +157,11 @@ static int parse_line(const char *p, const char *end, struct afgw_smpp_account *
 	for (const char *q = p; q < end; q++) {
 		unsigned char c = (unsigned char)*q;
 		if (c == 0)
-			return fail(err, errlen, -EINVAL, "%s:%zu: NUL byte", name, line);
+			return afgw_errf(err, errlen, -EINVAL, "%s:%zu: NUL byte", name, line);
 		if (c >= 0x80)
-			return fail(err, errlen, -EINVAL, "%s:%zu: non-ASCII byte", name, line);
+			return afgw_errf(err, errlen, -EINVAL, "%s:%zu: non-ASCII byte", name, line);
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return fail(err, errlen, -EINVAL, "%s:%zu: control character", name, line);
+			return afgw_errf(err, errlen, -EINVAL, "%s:%zu: control character", name, line);
 	}
 	while (p < end) {
 		if (*p == ' ' || *p == '\t') {
@@ -192,7 +180,7 @@ static int parse_line(const char *p, const char *end, struct afgw_smpp_account *
 	if (nf == 0)
 		return 0;
 	if (nf != 2 && nf != 4)
-		return fail(err, errlen, -EINVAL,
+		return afgw_errf(err, errlen, -EINVAL,
 			    "%s:%zu: expected 2 or 4 fields (system_id password "
 			    "[upstream_system_id upstream_password]), found %zu",
 			    name, line, nf);
@@ -253,7 +241,7 @@ int afgw_smpp_accounts_parse(struct afgw_smpp_accounts *acc, const char *name, c
 	}
 	e = calloc(cap, sizeof(*e));
 	if (!e)
-		return fail(err, errlen, -ENOMEM, "%s: out of memory", name);
+		return afgw_errf(err, errlen, -ENOMEM, "%s: out of memory", name);
 
 	memset(&tmp, 0, sizeof(tmp));
 	while (p < end) {
@@ -267,7 +255,7 @@ int afgw_smpp_accounts_parse(struct afgw_smpp_accounts *acc, const char *name, c
 			/* n < cap holds unless n reached the maximum: there are
 			 * at least as many lines as accounts. */
 			if (n >= AFGW_SMPP_ACCOUNTS_MAX || n >= cap) {
-				rc = fail(err, errlen, -EINVAL, "%s:%zu: more than %d accounts",
+				rc = afgw_errf(err, errlen, -EINVAL, "%s:%zu: more than %d accounts",
 					  name, line, AFGW_SMPP_ACCOUNTS_MAX);
 				break;
 			}
@@ -289,7 +277,7 @@ int afgw_smpp_accounts_parse(struct afgw_smpp_accounts *acc, const char *name, c
 	if (n) {
 		a = calloc(n, sizeof(*a));
 		if (!a) {
-			rc = fail(err, errlen, -ENOMEM, "%s: out of memory", name);
+			rc = afgw_errf(err, errlen, -ENOMEM, "%s: out of memory", name);
 			goto fail;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -356,10 +344,10 @@ int afgw_smpp_accounts_load(struct afgw_smpp_accounts *acc, const char *path, ch
 	rc = afgw_smpp_accounts_parse(acc, path, buf, len, err, errlen);
 	goto out;
 too_large:
-	rc = fail(err, errlen, -EFBIG, "%s: larger than %zu MiB", path, max >> 20);
+	rc = afgw_errf(err, errlen, -EFBIG, "%s: larger than %zu MiB", path, max >> 20);
 	goto out;
 fail_errno:
-	fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
+	afgw_errf(err, errlen, rc, "%s: %s", path, strerror(-rc));
 out:
 	if (buf) {
 		sodium_memzero(buf, len);
