@@ -352,6 +352,8 @@ static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep
 		(unsigned long long)st->scanned, (unsigned long long)st->action[AFGW_ALLOW],
 		(unsigned long long)st->action[AFGW_WARN], (unsigned long long)st->action[AFGW_BLOCK],
 		(unsigned long long)unscanned);
+	fprintf(stderr, "  match cache: %llu of %llu scanned messages matched from it\n",
+		(unsigned long long)st->match_cached, (unsigned long long)st->scanned);
 	for (int i = 0; i < AFGW_UNSCANNED_COUNT; i++)
 		if (st->unscanned[i])
 			fprintf(stderr, "  unscanned %-20s %llu\n",

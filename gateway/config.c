@@ -33,6 +33,7 @@
 #include <yaml.h>
 
 #include "afgw/config.h"
+#include "afgw/match.h"
 #include "afgw/number.h"
 
 #define KiB ((uint64_t)1 << 10)
@@ -99,6 +100,7 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->memcap.dialogs = 65536;
 	cfg->memcap.replica_numbers = 16 * MiB;
 	cfg->memcap.queue_bytes = 8 * MiB;
+	cfg->memcap.match_cache = 4096;
 
 	cfg->notify.gateway_key = NULL;
 	cfg->notify.spool_dir = NULL;
@@ -284,6 +286,7 @@ static const struct key keys[] = {
 	{ "memcap.dialogs", T_UINT, AT(memcap.dialogs), 1024, 8388608, 0 },
 	{ "memcap.replica_numbers", T_UINT, AT(memcap.replica_numbers), 1024, 134217728, 0 },
 	{ "memcap.queue_bytes", T_SIZE, AT(memcap.queue_bytes), 64 * KiB, 1 * GiB, 0 },
+	{ "memcap.match_cache", T_UINT, AT(memcap.match_cache), 0, AFGW_MATCH_CACHE_MAX, 0 },
 
 	SEC("notify"),
 	{ "notify.gateway_key", T_STR, AT(notify.gateway_key), 0, PATH_TEXT_MAX, 0 },

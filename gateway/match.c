@@ -35,7 +35,15 @@
  *
  * Scan (worker thread): normalize into the worker's buffer, extract,
  * scan the text database once and the small databases once per item,
- * record hits and sum weights as they arrive.  The evidence span is
+ * record hits and sum weights as they arrive.  A worker may keep a cache
+ * of the text side of recent results (afgw_match_worker_cache): hits of
+ * the text, url, contact and number kinds depend on the normalized text
+ * alone, so a text seen before (same bytes after normalization: a
+ * campaign sent to many people, with or without evasion noise) skips
+ * extraction and those scans; the caller / callee / sender kinds are
+ * scanned for every message.  Two-way set-associative, the least
+ * recently used of a set replaced; keyed by a hash and confirmed by
+ * comparing the bytes; emptied on rebinding.  The evidence span is
  * mapped back to the original text through the normalizer's offset map.
  * No allocation and no lock on that path; the ruleset is never written
  * after afgw_ruleset_new() returns.
@@ -75,6 +83,24 @@ struct afgw_ruleset {
 	double compile_ms;
 };
 
+/* The text side of one result (see the file-top comment). */
+#define CACHE_TEXT_MAX 480         /* normalized bytes: one SMS fits (70 UCS-2 chars: 210) */
+#define CACHE_HITS_MAX 15
+
+struct cache_hit {
+	uint32_t rule, item, norm_start, norm_end;
+};
+
+struct cache_slot {
+	uint64_t hash;             /* 0: empty */
+	uint32_t len;              /* of text */
+	int32_t positive, negative, strongest;
+	uint32_t n_hits;
+	uint64_t used;             /* the worker's cache_clock when last used */
+	struct cache_hit hit[CACHE_HITS_MAX];
+	char text[CACHE_TEXT_MAX];
+};
+
 struct afgw_match_worker {
 	const struct afgw_ruleset *rs;
 	hs_scratch_t *scratch;
@@ -86,6 +112,10 @@ struct afgw_match_worker {
 	struct afgw_str orig;      /* text of the last scan (afgw_match_evidence) */
 	struct afgw_extract ex;
 	unsigned raw_hits;         /* afgw_match_scan_normalized() */
+	struct cache_slot *cache;  /* NULL: no cache */
+	size_t cache_mask;
+	uint64_t cache_hash;       /* of the text being scanned */
+	uint64_t cache_clock;
 	char tmp[AFGW_EXTRACT_VALUE_MAX + 16];
 };
 
@@ -1199,6 +1229,28 @@ int afgw_match_worker_bind(struct afgw_match_worker *w, const struct afgw_rulese
 	w->n_seen = n;
 	w->epoch = 0;
 	w->rs = rs;
+	if (w->cache) /* rule indexes of the old set mean nothing now */
+		memset(w->cache, 0, (w->cache_mask + 1) * sizeof(*w->cache));
+	return 0;
+}
+
+int afgw_match_worker_cache(struct afgw_match_worker *w, size_t entries)
+{
+	struct cache_slot *c = NULL;
+	size_t n = 0;
+	if (entries) {
+		if (entries > AFGW_MATCH_CACHE_MAX)
+			return -EINVAL;
+		n = 2;
+		while (n < entries)
+			n *= 2;
+		c = calloc(n, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+	}
+	free(w->cache);
+	w->cache = c;
+	w->cache_mask = n ? n - 1 : 0;
 	return 0;
 }
 
@@ -1208,6 +1260,7 @@ void afgw_match_worker_free(struct afgw_match_worker *w)
 		return;
 	hs_free_scratch(w->scratch);
 	free(w->seen);
+	free(w->cache);
 	afgw_norm_buf_fini(&w->nb);
 	free(w);
 }
@@ -1354,6 +1407,7 @@ static void reset_result(struct afgw_match_result *res, const struct afgw_match_
 	res->norm_len = 0;
 	res->ex = &w->ex;
 	res->located = false;
+	res->cached = false;
 }
 
 struct find_ctx {
@@ -1462,6 +1516,94 @@ int afgw_match_evidence(struct afgw_match_worker *w, struct afgw_match_result *r
 	return rc;
 }
 
+static uint64_t cache_hash(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15u ^ n, v;
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&v, p, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
+	}
+	v = 0;
+	memcpy(&v, p, n);
+	h = (h ^ v) * 0xc4ceb9fe1a85ec53u;
+	h ^= h >> 29;
+	return h | 1; /* 0 marks an empty slot */
+}
+
+/*
+ * The set of two slots normalized text t maps to (its results, if
+ * cache_restore() finds them there; else where cache_store() will put
+ * them), or NULL when there is no cache or t is too long to keep.
+ */
+static struct cache_slot *cache_find(struct afgw_match_worker *w, const char *t, size_t n)
+{
+	if (!w->cache || n == 0 || n > CACHE_TEXT_MAX)
+		return NULL; /* an empty text costs nothing to scan */
+	w->cache_hash = cache_hash(t, n);
+	return &w->cache[w->cache_hash & w->cache_mask & ~(size_t)1];
+}
+
+static bool holds(const struct cache_slot *s, const struct afgw_match_worker *w)
+{
+	return s->hash == w->cache_hash && s->len == w->nb.len &&
+	       memcmp(s->text, w->nb.text, s->len) == 0;
+}
+
+/* The text side of c->res from the set, if one of its slots holds this very text. */
+static bool cache_restore(struct scan_ctx *c, struct cache_slot *set)
+{
+	struct afgw_match_worker *w = c->w;
+	struct afgw_match_result *res = c->res;
+	struct cache_slot *slot = holds(&set[0], w) ? &set[0] : holds(&set[1], w) ? &set[1] : NULL;
+	if (!slot)
+		return false;
+	slot->used = ++w->cache_clock;
+	for (uint32_t i = 0; i < slot->n_hits; i++) {
+		const struct cache_hit *ch = &slot->hit[i];
+		const struct afgw_rule *r = &w->rs->rules.rule[ch->rule];
+		struct afgw_match_hit *h = &res->hit[res->n_hits++];
+		w->seen[ch->rule] = w->epoch;
+		h->rule = ch->rule;
+		h->r = r;
+		h->item = ch->item;
+		h->norm_start = ch->norm_start;
+		h->norm_end = ch->norm_end;
+		h->start = h->end = 0; /* text kinds: map_text_hits() */
+		if (r->kind != AFGW_RULE_TEXT)
+			to_orig(w, w->orig, ch->norm_start, ch->norm_end, &h->start, &h->end);
+	}
+	res->positive = slot->positive;
+	res->negative = slot->negative;
+	c->strongest = slot->strongest;
+	return true;
+}
+
+/*
+ * Keep the text side of c->res (all of it so far) in the set's empty or
+ * least recently used slot, if it fits whole.
+ */
+static void cache_store(struct scan_ctx *c, struct cache_slot *set)
+{
+	struct afgw_match_worker *w = c->w;
+	const struct afgw_match_result *res = c->res;
+	if (res->dropped || res->n_hits > CACHE_HITS_MAX)
+		return; /* the set keeps what it had */
+	struct cache_slot *slot = set[0].used <= set[1].used ? &set[0] : &set[1];
+	for (unsigned i = 0; i < res->n_hits; i++) {
+		const struct afgw_match_hit *h = &res->hit[i];
+		slot->hit[i] = (struct cache_hit){ h->rule, h->item, h->norm_start, h->norm_end };
+	}
+	slot->n_hits = res->n_hits;
+	slot->positive = res->positive;
+	slot->negative = res->negative;
+	slot->strongest = c->strongest;
+	slot->len = (uint32_t)w->nb.len;
+	memcpy(slot->text, w->nb.text, w->nb.len);
+	slot->hash = w->cache_hash;
+	slot->used = ++w->cache_clock;
+}
+
 int afgw_match_scan(struct afgw_match_worker *w, const struct afgw_match_msg *m,
 		    struct afgw_match_result *res)
 {
@@ -1484,18 +1626,26 @@ int afgw_match_scan(struct afgw_match_worker *w, const struct afgw_match_msg *m,
 	w->orig = text;
 	if (afgw_normalize(text.p ? text.p : "", text.len, AFGW_NORM_ALL, &w->nb) < 0)
 		return -ENOMEM;
-	afgw_extract_all(w->nb.text, w->nb.len, w->cc, &w->ex);
 	res->norm = w->nb.text;
 	res->norm_len = w->nb.len;
 
 	struct scan_ctx c = { .w = w, .res = res };
-	int rc = scan_one(&c, AFGW_RULE_TEXT, w->nb.text, w->nb.len);
-	if (rc == 0)
-		scan_items(&c, AFGW_RULE_URL, w->ex.urls, w->ex.n_urls, &rc);
-	if (rc == 0)
-		scan_items(&c, AFGW_RULE_CONTACT, w->ex.contacts, w->ex.n_contacts, &rc);
-	if (rc == 0)
-		scan_items(&c, AFGW_RULE_NUMBER, w->ex.numbers, w->ex.n_numbers, &rc);
+	int rc = 0;
+	struct cache_slot *slot = cache_find(w, w->nb.text, w->nb.len);
+	if (slot && cache_restore(&c, slot)) {
+		res->cached = true;
+	} else {
+		afgw_extract_all(w->nb.text, w->nb.len, w->cc, &w->ex);
+		rc = scan_one(&c, AFGW_RULE_TEXT, w->nb.text, w->nb.len);
+		if (rc == 0)
+			scan_items(&c, AFGW_RULE_URL, w->ex.urls, w->ex.n_urls, &rc);
+		if (rc == 0)
+			scan_items(&c, AFGW_RULE_CONTACT, w->ex.contacts, w->ex.n_contacts, &rc);
+		if (rc == 0)
+			scan_items(&c, AFGW_RULE_NUMBER, w->ex.numbers, w->ex.n_numbers, &rc);
+		if (rc == 0 && slot)
+			cache_store(&c, slot);
+	}
 	if (rc == 0 && m->caller.p)
 		rc = scan_one(&c, AFGW_RULE_CALLER, m->caller.p, m->caller.len);
 	if (rc == 0 && m->callee.p)

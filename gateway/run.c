@@ -297,6 +297,9 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 				     "warn and block verdicts by leading category", lb,
 				     st->category[i].block);
 	}
+	afgw_metrics_counter(b, "afgw_match_cached_total",
+			     "verdicts whose text results came from a worker's match cache", NULL,
+			     st->match_cached);
 	for (int u = 0; u < AFGW_UNSCANNED_COUNT; u++) {
 		const char *l[] = { "reason", afgw_unscanned_name((enum afgw_unscanned)u), NULL };
 		afgw_metrics_counter(b, "afgw_unscanned_total", "messages without a verdict, by reason",

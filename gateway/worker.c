@@ -247,7 +247,7 @@ struct in_rec {
 
 #define CALLID_MAX 255
 
-enum { OUT_SCANNED = 1, OUT_SMS = 2, OUT_SIP = 4, OUT_MARKER = 8 };
+enum { OUT_SCANNED = 1, OUT_SMS = 2, OUT_SIP = 4, OUT_MARKER = 8, OUT_CACHED = 16 };
 
 /*
  * Rulesets in use.  Hot reload (afgw_pipeline_offer_ruleset): every
@@ -459,7 +459,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	} else if (afgw_match_scan(w->mw, &mm, &w->res) != 0) {
 		unscanned = AFGW_UNSCANNED_MATCH_ERROR;
 	} else {
-		flags |= OUT_SCANNED;
+		flags |= OUT_SCANNED | (w->res.cached ? OUT_CACHED : 0);
 		content = w->res.score;
 		n_hits = w->res.n_hits;
 		if (ev->is_sms && w->res.norm_len)
@@ -848,6 +848,8 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 	bool scanned = r->flags & OUT_SCANNED;
 	if (!scanned)
 		st->unscanned[r->unscanned]++;
+	if (r->flags & OUT_CACHED)
+		st->match_cached++;
 
 	struct afgw_verdict v;
 	struct afgw_rep_result rep; /* v's reasons borrow its category */
@@ -1057,6 +1059,20 @@ static void *worker_main(void *arg)
 	}
 }
 
+/* A match worker for rs with the configured cache of text results. */
+static int new_match_worker(const struct afgw_pipeline *p, const struct afgw_ruleset *rs,
+			    struct afgw_match_worker **out)
+{
+	struct afgw_match_worker *mw = NULL;
+	int rc = afgw_match_worker_new(rs, p->cfg->country_code, &mw);
+	if (rc == 0 && (rc = afgw_match_worker_cache(mw, p->cfg->memcap.match_cache)) != 0) {
+		afgw_match_worker_free(mw);
+		mw = NULL;
+	}
+	*out = mw;
+	return rc;
+}
+
 int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline **out)
 {
 	const struct afgw_config *cfg = o->cfg;
@@ -1128,7 +1144,7 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 		w->d = afgw_dissect_new(&dc, on_event, w);
 		if (!w->d)
 			goto nomem;
-		if (p->cur && afgw_match_worker_new(p->cur->rs, cfg->country_code, &w->mw) != 0)
+		if (p->cur && new_match_worker(p, p->cur->rs, &w->mw) != 0)
 			goto nomem;
 		w->slot = p->cur;
 		if (p->threaded) {
@@ -1239,7 +1255,7 @@ int afgw_pipeline_offer_ruleset(struct afgw_pipeline *p, struct afgw_ruleset *rs
 	}
 	rl->rs = rs;
 	for (unsigned i = 0; i < p->n; i++) {
-		if (afgw_match_worker_new(rs, p->cfg->country_code, &rl->mw[i]) != 0) {
+		if (new_match_worker(p, rs, &rl->mw[i]) != 0) {
 			reload_free(rl, p->n);
 			return -ENOMEM;
 		}

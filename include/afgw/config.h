@@ -80,6 +80,7 @@ struct afgw_config_memcap {
 	unsigned dialogs;              /* calls waiting for CANCEL / answer; default 65536 */
 	size_t replica_numbers;        /* reputation entries kept; default 16 Mi (16777216) */
 	size_t queue_bytes;            /* per worker input queue; default 8 MiB */
+	unsigned match_cache;          /* texts whose match results each worker keeps; default 4096 */
 };
 
 struct afgw_config_notify {

@@ -38,6 +38,7 @@
 #define AFGW_MATCH_STRONG_MARGIN 30    /* floor: strongest positive hit minus this */
 #define AFGW_MATCH_HITS_MAX 64         /* hits listed per message (all are scored) */
 #define AFGW_MATCH_TEXT_MAX 65536      /* bytes of message text scanned */
+#define AFGW_MATCH_CACHE_MAX 1048576   /* texts a worker's cache can keep */
 
 struct afgw_ruleset;
 struct afgw_match_worker;
@@ -128,6 +129,7 @@ struct afgw_match_result {
 	unsigned n_hits, dropped;      /* hits listed; hits beyond AFGW_MATCH_HITS_MAX */
 	bool truncated;                /* text longer than AFGW_MATCH_TEXT_MAX */
 	bool located;                  /* regex evidence located (afgw_match_evidence) */
+	bool cached;                   /* text side from the worker's cache: ex is empty */
 	struct afgw_match_hit hit[AFGW_MATCH_HITS_MAX];
 	/* Borrowed from the worker, valid until its next scan: */
 	const char *norm;              /* normalized text, NUL-terminated */
@@ -142,6 +144,19 @@ struct afgw_match_result {
  */
 int afgw_match_worker_new(const struct afgw_ruleset *rs, unsigned country_code,
 			  struct afgw_match_worker **out);
+/*
+ * Keep the text side of the results of up to `entries` distinct texts
+ * (rounded up to a power of two, at least 2; about 760 bytes each; 0: no
+ * cache; two-way set-associative, least recently used replaced).
+ * The hits of the text, url, contact and number kinds depend on the
+ * normalized text alone: a text normalized to the same bytes as one in
+ * the cache (a campaign sent to many, evaded or not) skips extraction
+ * and those scans, and its result is the one a full scan gives, except
+ * that res->ex is empty (res->cached).  Texts over 480 normalized bytes
+ * or with more than 15 such hits are not kept.  Emptied by a rebind.
+ * Returns 0, -EINVAL (over AFGW_MATCH_CACHE_MAX) or -ENOMEM.
+ */
+int afgw_match_worker_cache(struct afgw_match_worker *w, size_t entries);
 /* Rebind to another ruleset (after a reload); on failure still bound to the old one. */
 int afgw_match_worker_bind(struct afgw_match_worker *w, const struct afgw_ruleset *rs);
 void afgw_match_worker_free(struct afgw_match_worker *w);

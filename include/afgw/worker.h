@@ -88,6 +88,7 @@ struct afgw_pipeline_stats {
 	uint64_t smpp_events;           /* SMPP SMS (after concatenation) */
 	uint64_t sms_events;            /* SMS, SMPP or SIP MESSAGE */
 	uint64_t scanned;               /* with a verdict */
+	uint64_t match_cached;          /* ... whose text results came from a worker's match cache */
 	uint64_t action[3];             /* by enum afgw_action */
 	uint64_t unscanned[AFGW_UNSCANNED_COUNT];
 	uint64_t dissect[AFGW_C_COUNT]; /* summed over workers */

@@ -15,7 +15,8 @@ fraud SMS) plus a few hand-made SIP MESSAGEs, runs `afgw replay` and checks:
     with fraud text (the same text from another number is not);
   - resident reports raise a number's score;
   - Wangiri and mass calling flag those callers and no ordinary caller;
-  - --workers 1 and --workers 2 give the same verdicts;
+  - --workers 1 and --workers 2 give the same verdicts, and so does a
+    replay with the match cache off (memcap.match_cache: 0);
   - the summary's counters add up;
   - Redis killed in the middle of a replay: the replay finishes, verdicts
     keep using the replica, the outage is counted.
@@ -173,6 +174,9 @@ def summary_counts(stderr):
                     line.replace("(", " ").replace(")", " ").replace(",", " ").split()
                     if x.isdigit()]
             c["scanned"], c["allow"], c["warn"], c["block"], c["unscanned"] = nums
+        elif line.startswith("match cache:"):
+            # match cache: C of S scanned messages matched from it
+            c["match_cached"] = int(line.split()[2])
         elif line.startswith("afgw replay:") and "messages from" in line:
             c["messages"] = int(line.split()[2])
         else:
@@ -294,6 +298,21 @@ def run(gen, afgw, afgwctl, work, redis):
           "--workers 1 and --workers 2 give the same lines")
     same_order = sum(1 for a, b in zip(ev1, ev2) if a == b)
     check(same_order == len(ev1), "and in the same order (%d of %d)" % (same_order, len(ev1)))
+
+    # the match cache changes nothing but the work: off, the same lines
+    nocache = os.path.join(work, "nocache.yaml")
+    with open(nocache, "w") as f:
+        f.write("memcap:\n  match_cache: 0\n")
+    out0 = os.path.join(work, "w1-nocache.jsonl")
+    rc0, err0 = replay(afgw, [cap, hand], url, 1, out0, ["-c", nocache])
+    check(rc0 == 0, "replay with the match cache off exit 0 (%d): %s" % (rc0, err0[-2000:]))
+    check(open(out0).read() == open(out1).read(),
+          "the match cache off gives the same lines in the same order")
+    sms = sum(1 for e in ev1 if "text" in e)
+    cached1, cached0 = summary_counts(err1).get("match_cached"), summary_counts(err0).get("match_cached")
+    check(cached0 == 0, "cache off: nothing from it (%s)" % cached0)
+    check(cached1 is not None and sms // 2 < cached1 < sms,
+          "cache on: most SMS texts repeat one seen before (%s of %d)" % (cached1, sms))
 
     # counters add up
     c = summary_counts(err1)

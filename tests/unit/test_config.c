@@ -14,6 +14,7 @@
 
 #include "afgw/common.h"
 #include "afgw/config.h"
+#include "afgw/match.h"
 #include "afgw_config.h"
 #include "check.h"
 
@@ -89,6 +90,7 @@ static void check_same(const struct afgw_config *a, const struct afgw_config *b)
 	CHECK_INT(a->notify.contact_log_max, b->notify.contact_log_max);
 	CHECK_INT(a->notify.stream_maxlen, b->notify.stream_maxlen);
 	CHECK_INT(a->memcap.queue_bytes, b->memcap.queue_bytes);
+	CHECK_INT(a->memcap.match_cache, b->memcap.match_cache);
 
 	CHECK(str_same(a->output.events, b->output.events));
 	CHECK_INT(a->output.evidence, b->output.evidence);
@@ -190,6 +192,7 @@ static void test_defaults(void)
 	CHECK_INT(c.memcap.dialogs, 65536);
 	CHECK_INT(c.memcap.replica_numbers, 16 << 20);
 	CHECK_INT(c.memcap.queue_bytes, 8 << 20);
+	CHECK_INT(c.memcap.match_cache, 4096);
 	CHECK(c.output.events == NULL); /* "-": standard output */
 	CHECK_INT(c.output.evidence, true);
 
@@ -297,7 +300,7 @@ static const char *const key_names[] = {
 	"memcap", "memcap.tcp_flows", "memcap.tcp_windows", "memcap.frag_datagrams",
 	"memcap.concat_messages", "memcap.concat_bytes", "memcap.concat_timeout_s",
 	"memcap.smpp_max_pdu", "memcap.sip_stream_bytes", "memcap.behaviour_numbers",
-	"memcap.dialogs", "memcap.replica_numbers", "memcap.queue_bytes",
+	"memcap.dialogs", "memcap.replica_numbers", "memcap.queue_bytes", "memcap.match_cache",
 	"notify", "notify.gateway_key", "notify.spool_dir", "notify.spool_bytes", "notify.queue",
 	"notify.dedupe_window_s", "notify.hourly_cap", "notify.lookback_days",
 	"notify.contact_log_max", "notify.stream_maxlen",
@@ -941,9 +944,26 @@ static void test_mode_examples(void)
 	}
 }
 
+/* memcap.match_cache: 0 turns the cache off; its range is the match worker's. */
+static void test_match_cache(void)
+{
+	struct afgw_config c;
+	char err[AFGW_CONFIG_ERR];
+	CHECK_INT(load(&c, "memcap:\n  match_cache: 0\n", err), 0);
+	CHECK_INT(c.memcap.match_cache, 0);
+	afgw_config_fini(&c);
+	CHECK_INT(load(&c, "memcap:\n  match_cache: 1048576\n", err), 0);
+	CHECK_INT(c.memcap.match_cache, AFGW_MATCH_CACHE_MAX);
+	afgw_config_fini(&c);
+	CHECK(load(&c, "memcap:\n  match_cache: 1048577\n", err) != 0);
+	CHECK(!strncmp(err, "t.yaml:2:", 9) && strstr(err, "match_cache"));
+	CHECK(load(&c, "memcap:\n  match_cache: -1\n", err) != 0);
+}
+
 int main(void)
 {
 	test_defaults();
+	test_match_cache();
 	test_all_keys();
 	test_example();
 	test_sizes();
