@@ -30,10 +30,13 @@
  * what flags it; and EXPIRE on every round is what gives a key that was
  * evicted or flushed and then re-created by a PFADD its TTL again.
  *
- * The owner's table of counts is fixed-size, open addressing over a probe
- * window of 8 slots; a full window replaces the slot whose flag ends
- * first.  Losing an entry only loses a fleet flag early: the local
- * detectors still run.
+ * The owner's table of counts is fixed-size, in buckets of 8 slots: a key
+ * lives in its bucket's first free slot, and a full bucket replaces the
+ * slot whose flag ends first.  The keys sit in an array of their own, one
+ * cache line per bucket, and slots are never emptied, so a lookup (four
+ * per message, most of them for keys never counted) reads one line and
+ * stops at the first free slot.  Losing an entry only loses a fleet flag
+ * early: the local detectors still run.
  *
  * Not here: the local detectors (behaviour.c), the weights (score.c).
  */
@@ -49,7 +52,7 @@
 #include "afgw/log.h"
 #include "redis_conn.h"
 
-#define PROBE 8u
+#define BUCKET 8u                  /* slots per bucket: 8 keys, one cache line */
 #define CHUNK 256u                 /* members per PFADD */
 #define KEY_MAX 40u                /* "afgw:bh:mc:<16 hex>:<window>" */
 #define OUT_CAP (64u * 1024)       /* commands formatted before hiredis takes them */
@@ -71,8 +74,7 @@ struct answer {
 	uint8_t kind;
 };
 
-struct slot {
-	uint64_t key;                  /* 0: empty */
+struct slot {                      /* of the key at the same index of keys */
 	uint64_t until_us;             /* flagged while ts < until_us */
 	uint32_t window;
 	uint32_t count;
@@ -94,6 +96,7 @@ struct afgw_fleet {
 	uint64_t next_round_us;        /* 0: no round yet */
 	uint64_t round_us;             /* message time of the round in flight */
 	uint64_t last_us;              /* latest message time ticked */
+	uint64_t *keys;                /* 0: a free slot */
 	struct slot *tab;
 	size_t tab_mask;
 
@@ -353,39 +356,46 @@ static void *fleet_main(void *arg)
 
 /* ---- the owner's side ---------------------------------------------------- */
 
-static size_t slot_home(uint64_t key, unsigned kind, size_t mask)
+/* The first slot of the key's bucket. */
+static size_t bucket(uint64_t key, unsigned kind, size_t mask)
 {
 	uint64_t h = (key ^ ((uint64_t)kind << 56)) * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h >> 17) & mask;
+	return (size_t)(h >> 17) & mask & ~(size_t)(BUCKET - 1);
 }
 
 static struct slot *slot_find(const struct afgw_fleet *f, unsigned kind, uint64_t key)
 {
-	size_t home = slot_home(key, kind, f->tab_mask);
-	for (unsigned i = 0; i < PROBE; i++) {
-		struct slot *s = &f->tab[(home + i) & f->tab_mask];
-		if (s->key == key && s->kind == kind)
-			return s;
+	size_t b = bucket(key, kind, f->tab_mask);
+	for (unsigned i = 0; i < BUCKET; i++) {
+		uint64_t k = f->keys[b + i];
+		if (k == key && f->tab[b + i].kind == kind)
+			return &f->tab[b + i];
+		if (!k)
+			return NULL; /* the bucket's keys all come before its free slots */
 	}
 	return NULL;
 }
 
-/* The key's slot, or a free one, or the one whose flag ends first. */
+/* The key's slot, or its bucket's first free one, or the one whose flag ends first. */
 static struct slot *slot_get(struct afgw_fleet *f, unsigned kind, uint64_t key)
 {
-	size_t home = slot_home(key, kind, f->tab_mask);
-	struct slot *victim = NULL;
-	for (unsigned i = 0; i < PROBE; i++) {
-		struct slot *s = &f->tab[(home + i) & f->tab_mask];
-		if (s->key == key && s->kind == kind)
-			return s;
-		if (!victim || (victim->key && (!s->key || s->until_us < victim->until_us)))
-			victim = s;
+	size_t b = bucket(key, kind, f->tab_mask), victim = b;
+	for (unsigned i = 0; i < BUCKET; i++) {
+		uint64_t k = f->keys[b + i];
+		if (k == key && f->tab[b + i].kind == kind)
+			return &f->tab[b + i];
+		if (!k) {
+			victim = b + i;
+			break;
+		}
+		if (f->tab[b + i].until_us < f->tab[victim].until_us)
+			victim = b + i;
 	}
-	memset(victim, 0, sizeof(*victim));
-	victim->key = key;
-	victim->kind = (uint8_t)kind;
-	return victim;
+	struct slot *s = &f->tab[victim];
+	memset(s, 0, sizeof(*s));
+	f->keys[victim] = key;
+	s->kind = (uint8_t)kind;
+	return s;
 }
 
 /* Take in a finished round's answers (called with mu held, state DONE). */
@@ -558,9 +568,11 @@ int afgw_fleet_open(const struct afgw_fleet_opts *o, struct afgw_fleet **out)
 	/* commands per round: at most one PFADD per note plus two per key */
 	f->cmd_key = calloc(3 * f->cap, sizeof(*f->cmd_key));
 	f->tab = calloc(keys, sizeof(*f->tab));
+	f->keys = aligned_alloc(64, keys * sizeof(*f->keys)); /* a bucket per cache line */
 	if (!f->rc.url || (cfg->redis.password && !f->rc.password) || !f->fill || !f->sent ||
-	    !f->answers || !f->cmd_key || !f->tab)
+	    !f->answers || !f->cmd_key || !f->tab || !f->keys)
 		goto nomem;
+	memset(f->keys, 0, keys * sizeof(*f->keys));
 	if (pthread_create(&f->thread, NULL, fleet_main, f) != 0)
 		goto nomem;
 	f->has_thread = true;
@@ -593,6 +605,7 @@ void afgw_fleet_close(struct afgw_fleet *f)
 	free(f->answers);
 	free(f->cmd_key);
 	free(f->tab);
+	free(f->keys);
 	free(f);
 }
 

@@ -175,6 +175,62 @@ out:
 	test_redis_stop(&srv);
 }
 
+/*
+ * A table of 16 slots (two buckets of 8) and 40 callers flagged in one
+ * round: every slot ends up holding one of them and the rest are lost
+ * (their flags only); in a later round a new flagged caller replaces the
+ * slot whose flag ends first, and the replaced caller is no longer found.
+ */
+static void test_small_table(void)
+{
+	struct test_redis srv;
+	memset(&srv, 0, sizeof(srv));
+	if (test_redis_start(&srv) != 0) {
+		CHECK(false);
+		return;
+	}
+	struct afgw_config cfg;
+	afgw_config_default(&cfg);
+	cfg.redis.url = strdup(srv.url);
+	struct afgw_fleet_opts o = { .cfg = &cfg, .wait = true, .keys = 16 };
+	struct afgw_fleet *f = NULL;
+	CHECK_INT(afgw_fleet_open(&o, &f), 0);
+	if (!f)
+		goto out;
+	const unsigned callees = cfg.behaviour.mass_call_callees;
+	uint64_t ts = T0 * US;
+	unsigned cnt, found = 0;
+	afgw_fleet_tick(f, ts);
+	for (uint64_t c = 1; c <= 40; c++)
+		for (unsigned i = 0; i < callees; i++)
+			afgw_fleet_note(f, AFGW_FLEET_MASS_CALLING, c * 0x9e3779b97f4a7c15ull, i + 1, ts);
+	afgw_fleet_flush(f);
+	CHECK_INT(counter(f, AFGW_FLEET_C_FLAGGED), 40);
+	for (uint64_t c = 1; c <= 40; c++)
+		found += afgw_fleet_flagged(f, AFGW_FLEET_MASS_CALLING, c * 0x9e3779b97f4a7c15ull, ts,
+					    &cnt);
+	CHECK_INT(found, 16);
+
+	/* a later round's flag ends later: it takes the place of an earlier one */
+	ts += 2 * cfg.behaviour.fleet_sync_ms * 1000ull;
+	afgw_fleet_tick(f, ts);
+	const uint64_t late = 41 * 0x9e3779b97f4a7c15ull;
+	for (unsigned i = 0; i < callees; i++)
+		afgw_fleet_note(f, AFGW_FLEET_MASS_CALLING, late, i + 1, ts);
+	afgw_fleet_flush(f);
+	CHECK(afgw_fleet_flagged(f, AFGW_FLEET_MASS_CALLING, late, ts, &cnt));
+	CHECK_INT(cnt, callees);
+	found = 0;
+	for (uint64_t c = 1; c <= 40; c++)
+		found += afgw_fleet_flagged(f, AFGW_FLEET_MASS_CALLING, c * 0x9e3779b97f4a7c15ull, ts,
+					    &cnt);
+	CHECK_INT(found, 15);
+out:
+	afgw_fleet_close(f);
+	afgw_config_fini(&cfg);
+	test_redis_stop(&srv);
+}
+
 int main(void)
 {
 	afgw_log_set_level(AFGW_LOG_ERROR);
@@ -183,5 +239,6 @@ int main(void)
 		return 77;
 	}
 	test_rounds();
+	test_small_table();
 	return check_report();
 }
