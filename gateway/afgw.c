@@ -285,13 +285,6 @@ static int cmd_decode(int argc, char **argv)
 
 /* ---- replay ------------------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 struct progress {
 	bool on;
 	uint64_t total_bytes, done_bytes;
@@ -301,7 +294,7 @@ struct progress {
 /* "[=====>     ]  45%  123,456 msgs  310,000/s  ETA 0:03" on stderr. */
 static void progress_show(struct progress *pg, uint64_t msgs, bool final)
 {
-	double t = now_s();
+	double t = afgw_mono_s();
 	if (!pg->on || (!final && t - pg->last < 0.2))
 		return;
 	pg->last = t;
@@ -579,7 +572,7 @@ static int cmd_replay(int argc, char **argv)
 		if (stat(argv[i], &sb) == 0)
 			pg.total_bytes += (uint64_t)sb.st_size;
 	}
-	pg.start = pg.last = now_s();
+	pg.start = pg.last = afgw_mono_s();
 	unsigned opened = 0;
 	for (int i = optind; i < argc; i++) {
 		struct afgw_capture *cap;
@@ -611,7 +604,7 @@ static int cmd_replay(int argc, char **argv)
 	afgw_fleet_flush(g.fleet);  /* the last notes, for the gateways that come next */
 	if (g.notify && afgw_notify_flush(g.notify, 60000) != 0)
 		afgw_log(AFGW_LOG_WARN, "warnings still waiting after 60 s; the spool keeps them");
-	double secs = now_s() - pg.start;
+	double secs = afgw_mono_s() - pg.start;
 	progress_show(&pg, afgw_pipeline_scored(p), true);
 
 	struct afgw_pipeline_stats st;

@@ -322,15 +322,12 @@ static int consider(struct afgw_bundle_watch *w, const uint8_t *buf, size_t len,
 		audit(w, source, &rep);
 		goto out;
 	}
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t t0 = afgw_mono_ms();
 	if (build(w, b, &rs, &rep.reason, rep.detail, sizeof(rep.detail)) != 0) {
 		audit(w, source, &rep);
 		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
-		      (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
+	uint64_t ms = afgw_mono_ms() - t0;
 	atomic_store(&w->c[AFGW_BW_C_COMPILE_MS], ms);
 	if (!same && afgw_bundle_state_commit(w->st, b, err, sizeof(err)) != 0) {
 		rep.reason = AFGW_BUNDLE_E_IO;

@@ -194,13 +194,6 @@ static bool normalized_kind(enum afgw_rule_kind k)
 	return k == AFGW_RULE_TEXT || k == AFGW_RULE_URL || k == AFGW_RULE_CONTACT;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* ---- compile ----------------------------------------------------------- */
 
 /*
@@ -629,7 +622,7 @@ static int finish(struct afgw_ruleset *rs, struct afgw_rules *rules, double t0)
 		if (rs->db[k] && hs_alloc_scratch(rs->db[k], &rs->proto) != HS_SUCCESS)
 			return -ENOMEM;
 	memset(rules, 0, sizeof(*rules)); /* the ruleset owns the contents now */
-	rs->compile_ms = now_ms() - t0;
+	rs->compile_ms = ((double)afgw_mono_ns() / 1e6) - t0;
 	return 0;
 }
 
@@ -645,7 +638,7 @@ static void discard(struct afgw_ruleset *rs)
 int afgw_ruleset_new(struct afgw_rules *rules, uint64_t serial, struct afgw_rules_diag *d,
 		     struct afgw_ruleset **out)
 {
-	double t0 = now_ms();
+	double t0 = ((double)afgw_mono_ns() / 1e6);
 	struct afgw_ruleset *rs;
 	int rc = prepare(rules, serial, d, &rs);
 	if (rc == -EINVAL)
@@ -970,9 +963,9 @@ static char **compiler_env(void)
 /* Read the child's whole answer, until EOF or the deadline.  0, -ETIMEDOUT, -EFBIG, -ENOMEM, -EIO. */
 static int read_answer(int fd, unsigned deadline_ms, struct blob *b)
 {
-	double end = now_ms() + deadline_ms;
+	double end = ((double)afgw_mono_ns() / 1e6) + deadline_ms;
 	for (;;) {
-		double left = end - now_ms();
+		double left = end - ((double)afgw_mono_ns() / 1e6);
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -1046,7 +1039,7 @@ int afgw_ruleset_new_isolated(struct afgw_rules *rules, uint64_t serial,
 			      const struct afgw_compile_limits *lim, struct afgw_rules_diag *d,
 			      struct afgw_ruleset **out)
 {
-	double t0 = now_ms();
+	double t0 = ((double)afgw_mono_ns() / 1e6);
 	const char *where = rules->n_files ? rules->files[0] : "-";
 	struct afgw_ruleset *rs;
 	int rc = prepare(rules, serial, d, &rs);

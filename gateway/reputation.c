@@ -655,8 +655,7 @@ out:
  */
 static int full_load(struct afgw_rep *r)
 {
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t t0 = afgw_mono_ms();
 
 	/* size the table once: the sum of the buckets' lengths */
 	size_t total = 0;
@@ -718,9 +717,7 @@ static int full_load(struct afgw_rep *r)
 		free(t);
 		return rc;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t ms = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
-		      (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000000);
+	uint64_t ms = afgw_mono_ms() - t0;
 	size_t used = t->used; /* t belongs to the owner once handed over */
 	pthread_mutex_lock(&r->mu);
 	if (r->new_table) { /* never picked up: replace it */
@@ -779,10 +776,7 @@ static int feed_entry(struct afgw_rep *r, const redisReply *fields)
 /* The feed has been read to its end now (the replica's lag is measured from here). */
 static void synced(struct afgw_rep *r)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	atomic_store(&r->c[AFGW_REP_C_SYNCED_MS],
-		     (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u);
+	atomic_store(&r->c[AFGW_REP_C_SYNCED_MS], afgw_wall_us() / 1000u);
 }
 
 static int feed_read(struct afgw_rep *r)

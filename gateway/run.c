@@ -91,13 +91,6 @@ static void on_signal(int sig)
 		stop_flag = 1;
 }
 
-static double mono_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* ---- bridge mode ------------------------------------------------------ */
 
 /*
@@ -199,7 +192,7 @@ static bool is_udp_invite(const struct afgw_frame *f)
 /* Forward or answer what is decided or overdue, oldest first. */
 static void bridge_release(struct bridge *br, bool all)
 {
-	double now = mono_s();
+	double now = afgw_mono_s();
 	while (br->n) {
 		struct held *h = &br->ring[br->head];
 		if (!h->decided && !all && now < h->deadline)
@@ -235,7 +228,7 @@ static void bridge_frame(struct bridge *br, struct afgw_pipeline *p, unsigned si
 		} else {
 			struct held *h = &br->ring[(br->head + br->n) % HOLD_MAX];
 			h->seq = afgw_pipeline_next_seq(p);
-			h->deadline = mono_s() + br->deadline_s;
+			h->deadline = afgw_mono_s() + br->deadline_s;
 			h->decided = 0;
 			h->side = side;
 			h->len = f->caplen;
@@ -327,7 +320,7 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 	afgw_metrics_gauge(b, "afgw_ruleset_serial", "serial of the rule set in force", NULL,
 			   (double)st->ruleset);
 	afgw_metrics_gauge(b, "afgw_ruleset_age_seconds", "since the rule set last changed", NULL,
-			   mono_s() - s->ruleset_since);
+			   afgw_mono_s() - s->ruleset_since);
 	afgw_metrics_counter(b, "afgw_ruleset_reloads_total", "rule sets swapped in", NULL,
 			     st->reloads);
 	for (int k = 0; k < AFGW_BW_C_COUNT; k++) {
@@ -337,9 +330,7 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 		afgw_metrics_gauge(b, name, "police bundle watcher", NULL, (double)s->bundle[k]);
 	}
 	if (s->have_rep && s->rep[AFGW_REP_C_SYNCED_MS]) {
-		struct timespec t;
-		clock_gettime(CLOCK_REALTIME, &t);
-		double now = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+		double now = (double)afgw_wall_us() / 1e6;
 		afgw_metrics_gauge(b, "afgw_reputation_lag_seconds",
 				   "since the replica last read the change feed to its end", NULL,
 				   now - (double)s->rep[AFGW_REP_C_SYNCED_MS] / 1000.0);
@@ -392,7 +383,7 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 				     "frames given to each worker (its share of the load)", l,
 				     st->worker_frames[i]);
 	}
-	afgw_metrics_gauge(b, "afgw_uptime_seconds", "since start", NULL, mono_s() - s->started);
+	afgw_metrics_gauge(b, "afgw_uptime_seconds", "since start", NULL, afgw_mono_s() - s->started);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -400,7 +391,7 @@ static bool healthy(void *ud, char *why, size_t whylen)
 {
 	struct snapshot *s = ud;
 	pthread_mutex_lock(&s->mu);
-	double age = mono_s() - s->heartbeat;
+	double age = afgw_mono_s() - s->heartbeat;
 	pthread_mutex_unlock(&s->mu);
 	if (age > 5) {
 		snprintf(why, whylen, "the capture loop has not run for %.0f s", age);
@@ -422,7 +413,7 @@ static void take_snapshot(struct snapshot *s, struct gw *g, struct afgw_capture 
 	s->st = st;
 	if (st.ruleset != s->last_serial) {
 		s->last_serial = st.ruleset;
-		s->ruleset_since = mono_s();
+		s->ruleset_since = afgw_mono_s();
 	}
 	for (unsigned i = 0; i < s->n_if; i++)
 		afgw_capture_drops(cap[i], &s->recv[i], &s->drop[i], &s->ifdrop[i]);
@@ -433,7 +424,7 @@ static void take_snapshot(struct snapshot *s, struct gw *g, struct afgw_capture 
 	gw_bundle_counters(g, s->bundle);
 	s->have_rep = g->rep != NULL;
 	s->have_notify = g->notify != NULL;
-	s->heartbeat = mono_s();
+	s->heartbeat = afgw_mono_s();
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -821,7 +812,7 @@ int afgw_cmd_run(int argc, char **argv)
 		}
 	}
 
-	snap.started = snap.ruleset_since = snap.heartbeat = mono_s();
+	snap.started = snap.ruleset_since = snap.heartbeat = afgw_mono_s();
 	take_snapshot(&snap, &g, cap, px);
 	if (cfg.run.metrics) {
 		struct afgw_metrics_ops ops = { &snap, render, healthy };
@@ -849,7 +840,7 @@ int afgw_cmd_run(int argc, char **argv)
 	rl.rules_dir = go.rules_dir;
 	rl.lim = (struct afgw_compile_limits){ cfg.bundle.compile_memory, cfg.bundle.compile_cpu_s,
 					       cfg.bundle.compile_cpu_s * 2000u + 10000u };
-	double next_tick = mono_s() + 1;
+	double next_tick = afgw_mono_s() + 1;
 	while (!stop_flag) {
 		if (px) {
 			int rc = afgw_smpp_proxy_step(px, 200);
@@ -895,7 +886,7 @@ int afgw_cmd_run(int argc, char **argv)
 				reload_accounts(&cfg, px, &acc);
 			reload_start(&rl);
 		}
-		double t = mono_s();
+		double t = afgw_mono_s();
 		if (t >= next_tick) {
 			next_tick = t + 1;
 			take_snapshot(&snap, &g, cap, px);

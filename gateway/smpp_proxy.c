@@ -260,20 +260,6 @@ const char *afgw_smpp_proxy_counter_name(enum afgw_px_counter c)
 	return (unsigned)c < AFGW_PX_C_COUNT ? counter_names[c] : "?";
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
-}
-
-static uint64_t wall_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
-}
-
 /* ---- buffers ---------------------------------------------------------- */
 
 static int buf_reserve(struct buf *b, size_t more)
@@ -840,7 +826,7 @@ static void feed_segment(struct afgw_smpp_proxy *px, struct conn *c, const uint8
 	if (n)
 		memcpy(t + 20, data, n);
 	struct afgw_frame fr = {
-		.ts_us = wall_us(),
+		.ts_us = afgw_wall_us(),
 		.data = f,
 		.caplen = (uint32_t)total,
 		.len = (uint32_t)total,
@@ -1643,7 +1629,7 @@ static void reap(struct afgw_smpp_proxy *px)
 
 int afgw_smpp_proxy_step(struct afgw_smpp_proxy *px, int timeout_ms)
 {
-	px->now_ms = now_ms();
+	px->now_ms = afgw_mono_ms();
 	uint64_t t = timeout_ms > 0 ? (uint64_t)timeout_ms : 0;
 	uint64_t due = px->next_scan_ms;
 	bool armed = false;
@@ -1675,7 +1661,7 @@ int afgw_smpp_proxy_step(struct afgw_smpp_proxy *px, int timeout_ms)
 			return -errno;
 		n = 0;
 	}
-	px->now_ms = now_ms();
+	px->now_ms = afgw_mono_ms();
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data.ptr == px) {
 			accept_all(px);
@@ -1713,7 +1699,7 @@ int afgw_smpp_proxy_step(struct afgw_smpp_proxy *px, int timeout_ms)
 			/* parts whose message stops coming: the decoder's concat
 			 * timeout needs the clock to move on a quiet link */
 			px->next_tick_ms = px->now_ms + TICK_MS;
-			afgw_pipeline_tick(px->p, wall_us());
+			afgw_pipeline_tick(px->p, afgw_wall_us());
 			afgw_pipeline_poll(px->p);
 		}
 	}
@@ -1828,7 +1814,7 @@ int afgw_smpp_proxy_open(const struct afgw_config *cfg, const struct afgw_smpp_a
 			 "open files limited to %llu: fewer than smpp.max_sessions (%u) sessions "
 			 "fit (each takes two; raise LimitNOFILE)",
 			 (unsigned long long)rl.rlim_cur, k->max_sessions);
-	px->now_ms = now_ms();
+	px->now_ms = afgw_mono_ms();
 	*out = px;
 	return 0;
 fail:
@@ -1884,7 +1870,7 @@ void afgw_smpp_proxy_close(struct afgw_smpp_proxy *px)
 {
 	if (!px)
 		return;
-	px->now_ms = now_ms();
+	px->now_ms = afgw_mono_ms();
 	px->stopping = true;
 	px->p = NULL; /* finished by now (afgw run): nothing more is fed */
 	if (px->wake_fd >= 0)
@@ -1904,9 +1890,9 @@ void afgw_smpp_proxy_close(struct afgw_smpp_proxy *px)
 		if (s && s->state == S_BOUND && !s->dying)
 			start_unbind(px, s, AFGW_PX_C_CLOSED_UNBIND);
 	}
-	uint64_t end = now_ms() + 1000;
+	uint64_t end = afgw_mono_ms() + 1000;
 	flush_all(px);
-	while (now_ms() < end) {
+	while (afgw_mono_ms() < end) {
 		bool pending = false;
 		for (uint32_t id = 0; id < px->hi_id && !pending; id++) {
 			struct sess *s = px->sess[id];

@@ -626,8 +626,7 @@ static int add_bucket(struct afgw_sub *s, void *ud, const redisReply *rep)
  */
 static int full_load(struct afgw_sub *s)
 {
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t t0 = afgw_mono_ms();
 	size_t total = 0;
 	int rc = each_bucket(s, "HLEN " BUCKET_FMT, add_len, &total);
 	if (rc)
@@ -643,8 +642,7 @@ static int full_load(struct afgw_sub *s)
 		free(l.t);
 		return rc;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	uint64_t ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	uint64_t ms = afgw_mono_ms() - t0;
 	size_t n = l.t->n;
 	pthread_mutex_lock(&s->mu);
 	if (s->new_table) { /* never picked up: replace it */

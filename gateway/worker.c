@@ -973,20 +973,13 @@ static unsigned merge(struct afgw_pipeline *p)
 	return n;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Worker thread: move to the match worker the rebind record brings, and
  * send the old one back to the score stage behind this worker's records.
  */
 static void rebind(struct worker *w, const struct in_rec *r)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = afgw_mono_ns();
 	struct rebind rb, old = { w->slot, w->mw };
 	memcpy(&rb, r + 1, sizeof(rb));
 	w->mw = rb.mw;
@@ -1005,7 +998,7 @@ static void rebind(struct worker *w, const struct in_rec *r)
 	o->flags = OUT_MARKER;
 	memcpy(o + 1, &old, sizeof(old));
 	ring_commit(&w->out);
-	uint64_t dt = mono_ns() - t0;
+	uint64_t dt = afgw_mono_ns() - t0;
 	if (dt > atomic_load_explicit(&w->rebind_ns_max, memory_order_relaxed))
 		atomic_store_explicit(&w->rebind_ns_max, dt, memory_order_relaxed);
 }
@@ -1292,12 +1285,12 @@ static void install(struct afgw_pipeline *p)
 	for (unsigned i = 0; i < p->n; i++) {
 		struct worker *w = &p->w[i];
 		if (!p->threaded) {
-			uint64_t t0 = mono_ns();
+			uint64_t t0 = afgw_mono_ns();
 			afgw_match_worker_free(w->mw);
 			slot_unref(p, w->slot);
 			w->mw = rl->mw[i];
 			w->slot = slot;
-			uint64_t dt = mono_ns() - t0;
+			uint64_t dt = afgw_mono_ns() - t0;
 			if (dt > w->rebind_ns_max)
 				w->rebind_ns_max = dt;
 			continue;

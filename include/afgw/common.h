@@ -38,6 +38,32 @@ static inline void afgw_deadline(struct timespec *t, clockid_t clock, unsigned m
 	}
 }
 
+/* The monotonic clock (durations, timers, deadlines) in ns, ms and seconds. */
+static inline uint64_t afgw_mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static inline uint64_t afgw_mono_ms(void)
+{
+	return afgw_mono_ns() / 1000000u;
+}
+
+static inline double afgw_mono_s(void)
+{
+	return (double)afgw_mono_ns() / 1e9;
+}
+
+/* The wall clock in microseconds since the epoch (event times). */
+static inline uint64_t afgw_wall_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
 #define AFGW_STR_LIT(s) ((struct afgw_str){ (s), sizeof(s) - 1 })
 
 /* Big-endian 32-bit fields of wire formats (SMPP, bundles). */
