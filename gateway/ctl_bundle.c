@@ -634,24 +634,13 @@ static int cmd_push(const struct args *a)
 	}
 
 	struct afgw_config cfg;
-	afgw_config_default(&cfg);
-	char cerr[AFGW_CONFIG_ERR];
 	struct afgw_redis *c = NULL;
-	if (a->config && afgw_config_load(&cfg, a->config, cerr, sizeof(cerr)) != 0) {
-		rc = error(2, "%s", cerr);
-		goto out;
+	if ((rc = ctl_config_load("bundle", a->config, &cfg)) != 0) {
+		free(buf);
+		return rc;
 	}
-	const char *url = a->redis ? a->redis : cfg.redis.url ? cfg.redis.url : getenv("AFGW_REDIS");
-	if (!url || !*url) {
-		rc = error(2, "no Redis address (--redis URL, -c CONFIG or $AFGW_REDIS)");
+	if ((rc = ctl_redis_connect("bundle", a->redis, &cfg, &c)) != 0)
 		goto out;
-	}
-	struct afgw_config_redis rcfg = cfg.redis;
-	rcfg.url = (char *)url;
-	if (afgw_redis_connect(&rcfg, &c, cerr, sizeof(cerr)) != 0) {
-		rc = error(1, "%s", cerr);
-		goto out;
-	}
 	long long receivers = 0;
 	char err[AFGW_BUNDLE_ERR];
 	rc = afgw_bundle_push(c, buf, len, a->force, &receivers, err, sizeof(err));

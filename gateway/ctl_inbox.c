@@ -39,7 +39,7 @@
 static const char usage_inbox[] =
 	"usage: afgwctl inbox --account ID --key APP.key --gateway-key GATEWAY.pub\n"
 	"                     [--gateway-key ...] [--follow] [--json] [--group NAME]\n"
-	"                     [--redis URL]\n"
+	"                     [--redis URL | -c CONFIG]\n"
 	"\n"
 	"Reads the account's warnings from the warnings stream with a consumer group,\n"
 	"opens each with the account's key pair (APP.key, from afgwctl keygen app),\n"
@@ -54,7 +54,8 @@ static const char usage_inbox[] =
 	"  --follow            keep waiting for new warnings (Ctrl-C to stop)\n"
 	"  --json              print each verified warning as its JSON line\n"
 	"  --group NAME        consumer group (default inbox:ACCOUNT)\n"
-	"  --redis URL         Redis (default $AFGW_REDIS)\n"
+	"  --redis URL         Redis (default: the config's, else $AFGW_REDIS)\n"
+	"  -c, --config FILE   a gateway config: its Redis address, password and db\n"
 	"\n"
 	"exit status: 0 done (a summary line on stderr), 1 Redis failure, 2 bad usage or\n"
 	"keys.\n";
@@ -241,18 +242,19 @@ int ctl_inbox_main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "group", required_argument, NULL, 'G' },
 		{ "redis", required_argument, NULL, 'R' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct inbox ib = { 0 };
-	const char *key = NULL, *redis = NULL, *group = NULL;
+	const char *key = NULL, *redis = NULL, *group = NULL, *config = NULL;
 	const char *gw[TRUST_MAX];
 	size_t n_gw = 0;
 	bool follow = false;
 	int c;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			ib.account = optarg;
@@ -277,6 +279,9 @@ int ctl_inbox_main(int argc, char **argv)
 		case 'R':
 			redis = optarg;
 			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'h':
 			fputs(usage_inbox, stdout);
 			return 0;
@@ -289,18 +294,22 @@ int ctl_inbox_main(int argc, char **argv)
 		return fail("unexpected argument '%s'", argv[optind]);
 	if (!ib.account || !key || !n_gw)
 		return fail("%s", "--account, --key and --gateway-key are needed (try --help)");
-	if (!redis)
-		redis = getenv("AFGW_REDIS");
-	if (!redis || !*redis)
-		return fail("%s", "no Redis address (--redis URL or $AFGW_REDIS)");
 	snprintf(ib.group, sizeof(ib.group), "%s%s", group ? "" : "inbox:",
 		 group ? group : ib.account);
+	struct afgw_config cfg;
+	struct afgw_config_redis rc;
+	if (ctl_config_load("inbox", config, &cfg) != 0)
+		return 2;
+	if (ctl_redis_settings("inbox", redis, &cfg, &rc) != 0) {
+		afgw_config_fini(&cfg);
+		return 2;
+	}
 
 	char err[AFGW_KEY_ERR];
 	int status = 2;
 	if (afgw_keys_init() != 0 || afgw_box_key_load(key, &ib.key, err, sizeof(err)) != 0) {
 		fprintf(stderr, "afgwctl inbox: %s\n", err);
-		return 2;
+		goto out;
 	}
 	for (size_t i = 0; i < n_gw; i++) {
 		if (afgw_sign_pub_load(gw[i], &ib.trusted[i], err, sizeof(err)) != 0) {
@@ -310,10 +319,6 @@ int ctl_inbox_main(int argc, char **argv)
 	}
 	ib.n_trusted = n_gw;
 
-	struct afgw_config cfg;
-	afgw_config_default(&cfg);
-	struct afgw_config_redis rc = cfg.redis;
-	rc.url = (char *)redis;
 	ib.ctx = afgw_redis_ctx_open(&rc, follow ? 1000 : 0, err, sizeof(err));
 	status = 1;
 	if (!ib.ctx) {
@@ -348,5 +353,6 @@ out:
 	if (ib.ctx)
 		redisFree(ib.ctx);
 	afgw_box_key_free(ib.key);
+	afgw_config_fini(&cfg);
 	return status;
 }

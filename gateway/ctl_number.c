@@ -124,28 +124,11 @@ static int canon_of(const char *cmd, const char *raw, unsigned cc, struct afgw_n
 
 static int connect_common(const char *cmd, struct common *c)
 {
-	char err[AFGW_REP_ERR];
-	afgw_config_default(&c->cfg);
-	if (c->config && afgw_config_load(&c->cfg, c->config, err, sizeof(err)) != 0) {
-		fprintf(stderr, "afgwctl %s: %s\n", cmd, err);
+	if (ctl_config_load(cmd, c->config, &c->cfg) != 0)
 		return 2;
-	}
 	if (!c->country_code)
 		c->country_code = c->cfg.country_code;
-	const char *url = c->redis ? c->redis : c->cfg.redis.url ? c->cfg.redis.url : getenv("AFGW_REDIS");
-	if (!url || !*url) {
-		fprintf(stderr, "afgwctl %s: no Redis address (--redis URL, -c CONFIG or $AFGW_REDIS)\n",
-			cmd);
-		return 2;
-	}
-	struct afgw_config_redis rc = c->cfg.redis;
-	rc.url = (char *)url;
-	int r = afgw_redis_connect(&rc, &c->conn, err, sizeof(err));
-	if (r != 0) {
-		fprintf(stderr, "afgwctl %s: %s\n", cmd, err);
-		return 1;
-	}
-	return 0;
+	return ctl_redis_connect(cmd, c->redis, &c->cfg, &c->conn);
 }
 
 static void close_common(struct common *c)

@@ -197,32 +197,12 @@ static int build_entry(const struct args *a, struct afgw_sub_entry *e)
 	return 0;
 }
 
-/* The Redis address: --redis, the config's, or $AFGW_REDIS.  Returns 0,
- * 1 (cannot connect) or 2 (none given). */
-static int connect_redis(const struct args *a, const struct afgw_config *cfg,
-			 struct afgw_redis **c)
-{
-	char err[AFGW_CONFIG_ERR];
-	const char *url = a->redis ? a->redis : cfg->redis.url ? cfg->redis.url : getenv("AFGW_REDIS");
-	if (!url || !*url) {
-		fprintf(stderr, "afgwctl sub: no Redis address (--redis URL, -c CONFIG or $AFGW_REDIS)\n");
-		return 2;
-	}
-	struct afgw_config_redis rc = cfg->redis;
-	rc.url = (char *)url;
-	if (afgw_redis_connect(&rc, c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "afgwctl sub: %s\n", err);
-		return 1;
-	}
-	return 0;
-}
-
 /* add, del or show of one canonical MSISDN.  Returns the exit status. */
 static int run(const char *sub, const struct args *a, const struct afgw_config *cfg,
 	       const char *canon, struct afgw_sub_entry *e)
 {
 	struct afgw_redis *c = NULL;
-	int rc = connect_redis(a, cfg, &c);
+	int rc = ctl_redis_connect("sub", a->redis, cfg, &c);
 	if (rc)
 		return rc;
 	struct afgw_str msisdn = afgw_str_make(canon, strlen(canon));
@@ -278,11 +258,8 @@ int ctl_sub_main(int argc, char **argv)
 	if (add && (rc = build_entry(&a, &e)) != 0)
 		return rc;
 	struct afgw_config cfg;
-	afgw_config_default(&cfg);
-	char err[AFGW_CONFIG_ERR];
-	if (a.config && afgw_config_load(&cfg, a.config, err, sizeof(err)) != 0) {
-		fprintf(stderr, "afgwctl sub: %s\n", err);
-		rc = 2;
+	if ((rc = ctl_config_load("sub", a.config, &cfg)) != 0) {
+		return rc;
 	} else {
 		struct afgw_number n;
 		afgw_number_canon(afgw_str_make(a.msisdn, strlen(a.msisdn)), AFGW_TON_NONE,

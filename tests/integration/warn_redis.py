@@ -191,6 +191,36 @@ def body(gen, afgw, ctl, work, fleets):
         check("rejected" not in err or " 0 rejected" in err, "%s: nothing rejected (%s)" %
               (name, err.strip()))
     al = got["alice"]
+
+    # afgwctl inbox -c: the Redis address, password and db of a gateway config
+    icfg = os.path.join(fl.dir, "inbox.yaml")
+    with open(icfg, "w") as f:
+        f.write("redis:\n  url: %s\n" % fl.redis.url)
+    base = [ctl, "inbox", "--account", "bob", "--key", keys["bob"] + ".key", "--json",
+            "--gateway-key", keys["gw"] + ".pub", "--group", "from-config", "-c", icfg]
+    env = dict(os.environ)
+    env.pop("AFGW_REDIS", None)
+    p = subprocess.run(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=60, env=env)
+    check(p.returncode == 0 and len(p.stdout.splitlines()) == expect["bob"],
+          "inbox -c CONFIG reads bob's warnings (%d, %d lines): %s" %
+          (p.returncode, len(p.stdout.splitlines()), p.stderr.strip()))
+    with open(icfg, "a") as f:
+        f.write("  password: not-the-one\n")
+    p = subprocess.run(base[:-1] + [icfg], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60, env=env)
+    check(p.returncode == 1 and "afgwctl inbox:" in p.stderr and not p.stdout,
+          "the config's password reaches Redis (refused: %d %s)" % (p.returncode, p.stderr.strip()))
+    with open(icfg, "w") as f:
+        f.write("redis:\n  url: [\n")
+    p = subprocess.run(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=60, env=env)
+    check(p.returncode == 2 and icfg + ":" in p.stderr, "a bad config: exit 2 with file:line (%s)"
+          % p.stderr.strip())
+    p = subprocess.run(base[:-2], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=60, env=env)
+    check(p.returncode == 2 and "no Redis address" in p.stderr,
+          "no --redis, -c or $AFGW_REDIS: exit 2 (%s)" % p.stderr.strip())
     check(al and al[0]["channel"] == "call" and al[0]["other"] == "+86" + X and
           al[0]["action"] == "block" and any(r["source"] == "reputation" for r in al[0]["reasons"])
           and "诈骗" in al[0]["advice"], "alice's warning: a call from X, blocked, reputation, "
