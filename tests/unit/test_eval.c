@@ -36,9 +36,9 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 89.9 %, odd rows 79.8 %, false positives 0.5 % (5 texts in 944, all on
- * odd rows: 1.3 % of them), evaded 89.2 %; rules/samples: recall 98.5 %,
- * false positives 0 % of 345).  The corpus grew from 681 to 1431 texts with
+ * 90.9 %, odd rows 80.7 %, false positives 0.5 % (5 texts in 982, all on
+ * odd rows: 1.3 % of them), evaded 90.1 %; rules/samples: recall 97.9 %,
+ * false positives 0 % of 451).  The corpus grew from 681 to 1431 texts with
  * five batches of hard texts, each scored before the rules were tuned on its
  * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
  * the first 681 texts: the odd rows of the new batches are openers and new
@@ -75,14 +75,31 @@
  * pivoting to money, a stranger or a boss moving you to a private
  * channel).  Odd rows 80.1 % / 1.8 % -> 79.8 % / 1.3 % (one en_other text
  * lost, three false positives fewer), corpus 89.9 % / 0.5 %, evaded 89.2 %.
+ * The thirteenth (round 5 of issue "Match", 351 rules before and after:
+ * fast_bond and normal_process added, the double-counting
+ * claim_private_channel and stranger_to_private deleted) added batch 10,
+ * even ids only (47 fraud, 38 legitimate; 57.4 % / 0 % before tuning),
+ * and rules/samples batch 8 (zh_eighth, en_fourth: 309 texts in eight
+ * rounds, each scored before tuning: 139 of 203 fraud caught, 6 of 106
+ * legitimate flagged on first sight), half of them siblings of even
+ * rows that only just pass; it generalized the rules those texts missed
+ * (who says "the boss told me to contact you", fees and top-ups "then it
+ * all comes out", a stranger "in the group" or "who saw you at the gym",
+ * a lover's short-acquaintance commitment, call-backs by "speak to an
+ * agent" or "press 1") and took the odd rows from 79.8 % / 1.3 % to
+ * 80.7 % / 1.3 %, the corpus to 90.9 % / 0.5 %, evaded 90.1 %; the
+ * samples fall to 97.9 % because batch 8 keeps its openers without a
+ * scheme element (a good-morning text, an old schoolmate) as misses.
+ * ctx.en.payment_receipt went from -20 to -10: no legitimate text needs
+ * more, and scams quote receipts too.
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 89.7
-#define FLOOR_RECALL_ODD 79.7
+#define FLOOR_RECALL 90.7
+#define FLOOR_RECALL_ODD 80.5
 #define FLOOR_FP 0.6
-#define FLOOR_EVADED 89.0
-#define FLOOR_SAMPLES_RECALL 98.2
+#define FLOOR_EVADED 89.9
+#define FLOOR_SAMPLES_RECALL 97.7
 #define FLOOR_SAMPLES_FP 0.2
 
 struct row {
