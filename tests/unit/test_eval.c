@@ -29,6 +29,7 @@
 #include "afgw_config.h"
 #include "afgw/match.h"
 #include "check.h"
+#include "corpus.h"
 
 #ifndef AFGW_TESTS_DIR
 #define AFGW_TESTS_DIR AFGW_SOURCE_DIR "/tests"
@@ -118,21 +119,6 @@ static size_t n_rows, cap_rows;
 
 /* ---- reading the TSV files -------------------------------------------- */
 
-static size_t unescape(char *s, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 1 < n && strchr("nt\\", s[i + 1])) {
-			char c = s[++i];
-			s[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : '\\';
-		} else {
-			s[o++] = s[i];
-		}
-	}
-	s[o] = '\0';
-	return o;
-}
-
 static int load_tsv(const char *path, bool sample)
 {
 	FILE *f = fopen(path, "r");
@@ -179,7 +165,7 @@ static int load_tsv(const char *path, bool sample)
 		r->text = strdup(field[4]);
 		if (!r->text)
 			abort();
-		r->len = unescape(r->text, strlen(r->text));
+		r->len = corpus_unescape(r->text, strlen(r->text));
 		const char *d = r->id;
 		while (*d && (*d < '0' || *d > '9'))
 			d++;
@@ -374,7 +360,7 @@ static char **opencc_all(void)
 		for (size_t i = 0; i < n_rows && (n = getline(&line, &cap, f)) >= 0; i++) {
 			while (n > 0 && line[n - 1] == '\n')
 				line[--n] = '\0';
-			unescape(line, (size_t)n);
+			corpus_unescape(line, (size_t)n);
 			t[i] = strdup(line);
 		}
 		free(line);

@@ -17,6 +17,7 @@
 #include "afgw_config.h"
 #include "afgw/match.h"
 #include "check.h"
+#include "corpus.h"
 
 #ifndef AFGW_TESTS_DIR
 #define AFGW_TESTS_DIR AFGW_SOURCE_DIR "/tests"
@@ -50,22 +51,6 @@ static struct cat *cat_of(const char *name, bool fraud)
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->fraud = fraud;
 	return c;
-}
-
-/* Undo the file's three escapes in place; returns the new length. */
-static size_t unescape(char *s)
-{
-	size_t o = 0;
-	for (size_t i = 0; s[i]; i++) {
-		if (s[i] == '\\' && s[i + 1]) {
-			i++;
-			s[o++] = s[i] == 'n' ? '\n' : s[i] == 't' ? '\t' : s[i];
-		} else {
-			s[o++] = s[i];
-		}
-	}
-	s[o] = '\0';
-	return o;
 }
 
 int main(void)
@@ -116,7 +101,7 @@ int main(void)
 			continue;
 		}
 		bool fraud = !strcmp(field[1], "fraud");
-		size_t tl = unescape(field[4]);
+		size_t tl = corpus_unescape(field[4], strlen(field[4]));
 		struct afgw_match_msg m = { { field[4], tl }, { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
 		if (afgw_match_scan(w, &m, &res) != 0) {
 			bad++;
