@@ -84,8 +84,8 @@ struct afgw_ruleset {
 };
 
 /* The text side of one result (see the file-top comment). */
-#define CACHE_TEXT_MAX 480         /* normalized bytes: one SMS fits (70 UCS-2 chars: 210) */
-#define CACHE_HITS_MAX 15
+#define CACHE_TEXT_MAX AFGW_MATCH_CACHE_TEXT_MAX
+#define CACHE_HITS_MAX AFGW_MATCH_CACHE_HITS_MAX
 
 struct cache_hit {
 	uint32_t rule, item, norm_start, norm_end;
@@ -1609,9 +1609,21 @@ int afgw_match_scan(struct afgw_match_worker *w, const struct afgw_match_msg *m,
 	if (!text.p)
 		text.len = 0;
 	if (text.len > AFGW_MATCH_TEXT_MAX) {
+		/* Cut before the character the limit splits (its lead byte is at
+		 * most 3 bytes back); stray continuation bytes are the normalizer's
+		 * to replace, not a reason to cut further back. */
 		size_t n = AFGW_MATCH_TEXT_MAX;
-		while (n > 0 && ((unsigned char)text.p[n] & 0xc0) == 0x80)
-			n--;
+		if (((unsigned char)text.p[n] & 0xc0) == 0x80) {
+			for (size_t j = 1; j <= 3; j++) {
+				unsigned char c = (unsigned char)text.p[n - j];
+				if ((c & 0xc0) != 0x80) {
+					size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+					if (c >= 0xc0 && len > j)
+						n -= j; /* its last bytes lie past the limit */
+					break;
+				}
+			}
+		}
 		text.len = n;
 		res->truncated = true;
 	}

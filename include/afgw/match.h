@@ -39,6 +39,8 @@
 #define AFGW_MATCH_HITS_MAX 64         /* hits listed per message (all are scored) */
 #define AFGW_MATCH_TEXT_MAX 65536      /* bytes of message text scanned */
 #define AFGW_MATCH_CACHE_MAX 1048576   /* texts a worker's cache can keep */
+#define AFGW_MATCH_CACHE_TEXT_MAX 480  /* longest normalized text kept (one SMS: 70 UCS-2 chars, 210) */
+#define AFGW_MATCH_CACHE_HITS_MAX 15   /* most text-side hits of a text kept */
 
 struct afgw_ruleset;
 struct afgw_match_worker;
@@ -152,8 +154,9 @@ int afgw_match_worker_new(const struct afgw_ruleset *rs, unsigned country_code,
  * normalized text alone: a text normalized to the same bytes as one in
  * the cache (a campaign sent to many, evaded or not) skips extraction
  * and those scans, and its result is the one a full scan gives, except
- * that res->ex is empty (res->cached).  Texts over 480 normalized bytes
- * or with more than 15 such hits are not kept.  Emptied by a rebind.
+ * that res->ex is empty (res->cached).  Texts over
+ * AFGW_MATCH_CACHE_TEXT_MAX normalized bytes or with more than
+ * AFGW_MATCH_CACHE_HITS_MAX such hits are not kept.  Emptied by a rebind.
  * Returns 0, -EINVAL (over AFGW_MATCH_CACHE_MAX) or -ENOMEM.
  */
 int afgw_match_worker_cache(struct afgw_match_worker *w, size_t entries);

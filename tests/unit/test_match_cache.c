@@ -214,6 +214,26 @@ static void cases(void)
 	CHECK(scan(w, longt, sizeof(longt), NULL, &b) == 0);
 	CHECK(!b.cached && hit_of(&b, "t.safe") && same(&a, &b));
 
+	/* over AFGW_MATCH_TEXT_MAX: cut before a split character, not further back */
+	size_t big = AFGW_MATCH_TEXT_MAX + 4000;
+	char *bt = malloc(big);
+	CHECK(bt != NULL);
+	if (bt) {
+		const char *head = "请转到安全账户";
+		memset(bt, 0x80, big); /* stray continuation bytes around the limit */
+		memcpy(bt, head, strlen(head));
+		CHECK(scan(w, bt, big, NULL, &a) == 0);
+		CHECK(a.truncated && hit_of(&a, "t.safe"));
+		memset(bt, 'a', big); /* a character the limit splits is left out whole */
+		memcpy(bt + AFGW_MATCH_TEXT_MAX - 7, "安全账户", strlen("安全账户"));
+		CHECK(scan(w, bt, big, NULL, &a) == 0);
+		CHECK(a.truncated && !hit_of(&a, "t.safe") && a.norm_len == AFGW_MATCH_TEXT_MAX - 1);
+		memcpy(bt + AFGW_MATCH_TEXT_MAX - 12, "安全账户", strlen("安全账户"));
+		CHECK(scan(w, bt, big, NULL, &a) == 0);
+		CHECK(a.truncated && hit_of(&a, "t.safe"));
+		free(bt);
+	}
+
 	/* a rebind empties it: the same text under a set where it scores differently */
 	const char *other =
 		"rules:\n"
