@@ -194,6 +194,12 @@ static bool normalized_kind(enum afgw_rule_kind k)
 	return k == AFGW_RULE_TEXT || k == AFGW_RULE_URL || k == AFGW_RULE_CONTACT;
 }
 
+/* Milliseconds on the monotonic clock, for compile times and deadlines. */
+static double now_ms(void)
+{
+	return (double)afgw_mono_ns() / 1e6;
+}
+
 /* ---- compile ----------------------------------------------------------- */
 
 /*
@@ -622,7 +628,7 @@ static int finish(struct afgw_ruleset *rs, struct afgw_rules *rules, double t0)
 		if (rs->db[k] && hs_alloc_scratch(rs->db[k], &rs->proto) != HS_SUCCESS)
 			return -ENOMEM;
 	memset(rules, 0, sizeof(*rules)); /* the ruleset owns the contents now */
-	rs->compile_ms = ((double)afgw_mono_ns() / 1e6) - t0;
+	rs->compile_ms = now_ms() - t0;
 	return 0;
 }
 
@@ -638,7 +644,7 @@ static void discard(struct afgw_ruleset *rs)
 int afgw_ruleset_new(struct afgw_rules *rules, uint64_t serial, struct afgw_rules_diag *d,
 		     struct afgw_ruleset **out)
 {
-	double t0 = ((double)afgw_mono_ns() / 1e6);
+	double t0 = now_ms();
 	struct afgw_ruleset *rs;
 	int rc = prepare(rules, serial, d, &rs);
 	if (rc == -EINVAL)
@@ -963,9 +969,9 @@ static char **compiler_env(void)
 /* Read the child's whole answer, until EOF or the deadline.  0, -ETIMEDOUT, -EFBIG, -ENOMEM, -EIO. */
 static int read_answer(int fd, unsigned deadline_ms, struct blob *b)
 {
-	double end = ((double)afgw_mono_ns() / 1e6) + deadline_ms;
+	double end = now_ms() + deadline_ms;
 	for (;;) {
-		double left = end - ((double)afgw_mono_ns() / 1e6);
+		double left = end - now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -1039,7 +1045,7 @@ int afgw_ruleset_new_isolated(struct afgw_rules *rules, uint64_t serial,
 			      const struct afgw_compile_limits *lim, struct afgw_rules_diag *d,
 			      struct afgw_ruleset **out)
 {
-	double t0 = ((double)afgw_mono_ns() / 1e6);
+	double t0 = now_ms();
 	const char *where = rules->n_files ? rules->files[0] : "-";
 	struct afgw_ruleset *rs;
 	int rc = prepare(rules, serial, d, &rs);
