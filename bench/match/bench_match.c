@@ -32,6 +32,7 @@
 #include "afgw_config.h"
 #include "afgw/match.h"
 #include "afgw/normalize.h"
+#include "../../tests/unit/corpus.h"
 
 struct text {
 	char *p;
@@ -58,20 +59,6 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-static size_t unescape(char *s, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 1 < n && strchr("nt\\", s[i + 1])) {
-			char c = s[++i];
-			s[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : '\\';
-		} else {
-			s[o++] = s[i];
-		}
-	}
-	return o;
-}
-
 static void load_texts(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -83,17 +70,10 @@ static void load_texts(const char *path)
 	size_t cap = 0, tcap = 0;
 	ssize_t n;
 	while ((n = getline(&line, &cap, f)) >= 0) {
-		if (n == 0 || line[0] == '#' || line[0] == '\n')
-			continue;
-		char *t = line;
-		for (int k = 0; k < 4 && t; k++) {
-			t = strchr(t, '\t');
-			if (t)
-				t++;
-		}
+		size_t len;
+		char *t = corpus_text(line, &len);
 		if (!t)
 			continue;
-		size_t len = strcspn(t, "\n");
 		if (n_texts == tcap) {
 			tcap = tcap ? tcap * 2 : 1024;
 			texts = realloc(texts, tcap * sizeof(*texts));
@@ -101,8 +81,8 @@ static void load_texts(const char *path)
 				exit(1);
 		}
 		char *p = xmalloc(len + 1);
-		memcpy(p, t, len);
-		texts[n_texts].n = unescape(p, len);
+		memcpy(p, t, len + 1);
+		texts[n_texts].n = len;
 		texts[n_texts].p = p;
 		n_texts++;
 	}

@@ -11,6 +11,13 @@
 #include <stddef.h>
 #include <string.h>
 
+/*
+ * The text field of one line (id, label, category, lang, text; TAB
+ * separated) decoded in place, its length in *len; NULL for a comment, a
+ * blank line or a line with fewer fields.
+ */
+static inline char *corpus_text(char *line, size_t *len);
+
 /* Decode the escapes of s[0..n) in place and NUL-terminate; returns the new length. */
 static inline size_t corpus_unescape(char *s, size_t n)
 {
@@ -25,6 +32,21 @@ static inline size_t corpus_unescape(char *s, size_t n)
 	}
 	s[o] = '\0';
 	return o;
+}
+
+static inline char *corpus_text(char *line, size_t *len)
+{
+	if (line[0] == '#' || line[0] == '\n' || line[0] == '\0')
+		return NULL;
+	char *t = line;
+	for (int k = 0; k < 4 && t; k++) {
+		t = strchr(t, '\t');
+		if (t)
+			t++;
+	}
+	if (t)
+		*len = corpus_unescape(t, strcspn(t, "\r\n"));
+	return t;
 }
 
 #endif

@@ -21,33 +21,21 @@
 #include "check.h"
 #include "corpus.h"
 
-static struct afgw_ruleset *compile_buffer(const char *text)
+/* A rule set from YAML text, or from every file of dir when text is NULL; NULL on failure. */
+static struct afgw_ruleset *compile(const char *text, const char *dir)
 {
 	struct afgw_rules rules;
 	struct afgw_rules_diag d;
 	struct afgw_ruleset *rs = NULL;
 	afgw_rules_init(&rules);
 	afgw_rules_diag_init(&d);
-	if (afgw_rules_load_buffer(&rules, "t.yaml", text, strlen(text), &d) != 0 ||
-	    afgw_ruleset_new(&rules, 1, &d, &rs) != 0) {
+	int rc = text ? afgw_rules_load_buffer(&rules, "t.yaml", text, strlen(text), &d)
+		      : afgw_rules_load_dir(&rules, dir, &d);
+	if (rc != 0 || afgw_ruleset_new(&rules, 1, &d, &rs) != 0) {
 		for (unsigned i = 0; i < d.n; i++)
 			fprintf(stderr, "%s\n", d.msg[i].text);
 		rs = NULL;
 	}
-	afgw_rules_fini(&rules);
-	afgw_rules_diag_fini(&d);
-	return rs;
-}
-
-static struct afgw_ruleset *compile_dir(const char *dir)
-{
-	struct afgw_rules rules;
-	struct afgw_rules_diag d;
-	struct afgw_ruleset *rs = NULL;
-	afgw_rules_init(&rules);
-	afgw_rules_diag_init(&d);
-	if (afgw_rules_load_dir(&rules, dir, &d) != 0 || afgw_ruleset_new(&rules, 2, &d, &rs) != 0)
-		rs = NULL;
 	afgw_rules_fini(&rules);
 	afgw_rules_diag_fini(&d);
 	return rs;
@@ -100,17 +88,10 @@ static void corpus(const struct afgw_ruleset *rs)
 	size_t cap = 0, texts = 0, differ = 0, from_cache = 0, flagged = 0;
 	ssize_t n;
 	while ((n = getline(&line, &cap, f)) >= 0) {
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		char *t = line;
-		for (int k = 0; k < 4 && t; k++) {
-			t = strchr(t, '\t');
-			if (t)
-				t++;
-		}
+		size_t len;
+		char *t = corpus_text(line, &len);
 		if (!t)
 			continue;
-		size_t len = corpus_unescape(t, strcspn(t, "\n"));
 		const char *sender = texts % 3 ? "+8613800138000" : "95588";
 		texts++;
 		if (scan(plain, t, len, sender, &a) != 0 || scan(cw, t, len, sender, &b) != 0 ||
@@ -158,7 +139,7 @@ static const struct afgw_match_hit *hit_of(const struct afgw_match_result *r, co
 
 static void cases(void)
 {
-	struct afgw_ruleset *rs = compile_buffer(small_set);
+	struct afgw_ruleset *rs = compile(small_set, NULL);
 	CHECK(rs != NULL);
 	if (!rs)
 		return;
@@ -239,7 +220,7 @@ static void cases(void)
 		"rules:\n"
 		"  - {id: t.safe2, kind: text, pattern: '安全账户', weight: 90, category: police,\n"
 		"     desc_zh: a, desc_en: a}\n";
-	struct afgw_ruleset *rs2 = compile_buffer(other);
+	struct afgw_ruleset *rs2 = compile(other, NULL);
 	CHECK(rs2 != NULL);
 	CHECK(scan(w, t, strlen(t), NULL, &a) == 0);
 	CHECK(scan(w, t, strlen(t), NULL, &a) == 0 && a.cached);
@@ -269,7 +250,7 @@ static void many_hits(void)
 				      "  - {id: r%d, kind: text, pattern: 'w%02d', weight: 1, category: c,\n"
 				      "     desc_zh: a, desc_en: a}\n",
 				      i, i);
-	struct afgw_ruleset *rs = compile_buffer(y);
+	struct afgw_ruleset *rs = compile(y, NULL);
 	CHECK(rs != NULL);
 	struct afgw_match_worker *w = NULL;
 	if (!rs || afgw_match_worker_new(rs, 86, &w) != 0)
@@ -287,7 +268,7 @@ static void many_hits(void)
 
 int main(void)
 {
-	struct afgw_ruleset *rs = compile_dir(AFGW_SOURCE_DIR "/rules/default");
+	struct afgw_ruleset *rs = compile(NULL, AFGW_SOURCE_DIR "/rules/default");
 	CHECK(rs != NULL);
 	if (rs)
 		corpus(rs);
