@@ -37,9 +37,9 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 90.9 %, odd rows 80.7 %, false positives 0.5 % (5 texts in 982, all on
- * odd rows: 1.3 % of them), evaded 90.1 %; rules/samples: recall 97.9 %,
- * false positives 0 % of 451).  The corpus grew from 681 to 1431 texts with
+ * 91.4 %, odd rows 81.3 %, false positives 0.5 % (5 texts in 1002, all on
+ * odd rows: 1.3 % of them), evaded 90.6 %; rules/samples: recall 98.1 %,
+ * false positives 0 % of 508).  The corpus grew from 681 to 1431 texts with
  * five batches of hard texts, each scored before the rules were tuned on its
  * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
  * the first 681 texts: the odd rows of the new batches are openers and new
@@ -93,14 +93,28 @@
  * scheme element (a good-morning text, an old schoolmate) as misses.
  * ctx.en.payment_receipt went from -20 to -10: no legitimate text needs
  * more, and scams quote receipts too.
+ * The fourteenth (round 6 of issue "Match", 351 -> 353 rules: en.loan.offer
+ * for English loan texts, ctx.zh.reunion for an old classmate who invites
+ * you to a party) added batch 11, even ids only (25 fraud, 20 legitimate;
+ * 76.0 % / 0 % before tuning), and rules/samples batch 9 (zh_ninth,
+ * en_fifth: 154 texts in five rounds, 68 of 97 fraud caught and 3 of 57
+ * legitimate flagged on first sight), mostly rewordings of even rows that
+ * only just pass; it widened the phrasing of the hooks those missed rather
+ * than adding rules (a boss's "来趟我办公室" and "以后用这个号", a relative
+ * who "borrowed a classmate's phone", "this fee is required first", "pay a
+ * 15% security deposit", "is this X's number" counted once, not twice),
+ * turned some bounded gaps into `.*` or `[^.]*`, and took the odd rows from
+ * 80.7 % / 1.3 % to 81.3 % / 1.3 % (fake_boss 76.3 -> 78.9 %, en_new_number
+ * 84.2 -> 89.5 %; romance openers and English crypto openers unchanged at
+ * 50.0 % and 58.8 %), the corpus to 91.4 % / 0.5 %, evaded 90.6 %.
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 90.7
-#define FLOOR_RECALL_ODD 80.5
+#define FLOOR_RECALL 91.2
+#define FLOOR_RECALL_ODD 81.1
 #define FLOOR_FP 0.6
-#define FLOOR_EVADED 89.9
-#define FLOOR_SAMPLES_RECALL 97.7
+#define FLOOR_EVADED 90.4
+#define FLOOR_SAMPLES_RECALL 97.9
 #define FLOOR_SAMPLES_FP 0.2
 
 struct row {
