@@ -508,8 +508,8 @@ static void pdu_clear(struct afgw_smpp_pdu *pdu)
 	               "only dests[] may be left uncleared");
 	const size_t a = offsetof(struct afgw_smpp_pdu, dests);
 	const size_t b = offsetof(struct afgw_smpp_pdu, number_of_dests);
-	memset(pdu, 0, a);
-	memset((char *)pdu + b, 0, sizeof(*pdu) - b);
+	afgw_zero(pdu, a);
+	afgw_zero((char *)pdu + b, sizeof(*pdu) - b);
 }
 
 /*

@@ -221,7 +221,7 @@ static enum afgw_pkt_status decode_ethertype(uint16_t et, const uint8_t *p, size
 enum afgw_pkt_status afgw_packet_decode(int linktype, const uint8_t *data, size_t caplen,
 					size_t wirelen, struct afgw_pkt *pkt)
 {
-	memset(pkt, 0, sizeof(*pkt));
+	afgw_zero(pkt, sizeof(*pkt));
 	if (wirelen < caplen)
 		wirelen = caplen;
 

@@ -384,7 +384,12 @@ int afgw_sms_decode(enum afgw_sms_alphabet a, const uint8_t *units, size_t n, ch
 	if (a == AFGW_SMS_BINARY)
 		return 0;
 
-	size_t i = 0;
+	/* The length and the count live in locals until the end: out is a
+	 * char *, so each byte stored through it could change *res, and the
+	 * compiler would reload and store res->len once per character. */
+	size_t i = 0, len = 0;
+	unsigned invalid = 0;
+	int rc = 0;
 	while (i < n) {
 		struct ch c;
 		if (a == AFGW_SMS_UCS2) {
@@ -394,11 +399,18 @@ int afgw_sms_decode(enum afgw_sms_alphabet a, const uint8_t *units, size_t n, ch
 				uint32_t w = (uint32_t)units[i] << 8 | units[i + 1];
 				if (w - 0xD800u < 0x800u)
 					break;
-				if (!put(out, cap, &res->len, w)) {
-					res->truncated = true;
-					return -ENOSPC;
-				}
+				if (!put(out, cap, &len, w))
+					goto full;
 				i += 2;
+			}
+			if (i == n)
+				break;
+		} else if (a == AFGW_SMS_GSM7) {
+			/* the same for septets of the basic table (all but the escape) */
+			while (i < n && units[i] < 0x80 && units[i] != GSM_ESC) {
+				if (!put(out, cap, &len, gsm_basic[units[i]]))
+					goto full;
+				i++;
 			}
 			if (i == n)
 				break;
@@ -421,12 +433,17 @@ int afgw_sms_decode(enum afgw_sms_alphabet a, const uint8_t *units, size_t n, ch
 			c.used = 1;
 			break;
 		}
-		if (!put(out, cap, &res->len, c.cp)) {
-			res->truncated = true;
-			return -ENOSPC;
-		}
-		res->invalid += c.bad;
+		if (!put(out, cap, &len, c.cp))
+			goto full;
+		invalid += c.bad;
 		i += c.used;
 	}
-	return 0;
+	goto done;
+full:
+	res->truncated = true;
+	rc = -ENOSPC;
+done:
+	res->len = len;
+	res->invalid = invalid;
+	return rc;
 }

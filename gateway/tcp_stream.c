@@ -41,12 +41,24 @@ struct dir {
 	int win;                   /* pool index or -1 */
 };
 
+/*
+ * A flow is two cache lines, aligned: a lookup walking a hash chain reads
+ * only the first (the chain link, the addresses and ports, last_us); the
+ * flow it finds also has its second (app state, the directions) read.
+ * The LRU links are in an array of their own (struct lru): moving a flow
+ * to the tail of the list touches its neighbours' links, and eight to a
+ * cache line in a small array those are far more often cached than a
+ * flow's lines in the big one.
+ */
 struct flow {
-	struct afgw_flow pub;
+	_Alignas(64) int hnext;
 	uint8_t family;
 	bool used;
+	struct afgw_flow pub;
 	struct dir d[2];
-	int hnext;
+};
+
+struct lru {
 	int prev, next;            /* LRU list, or the free list through next */
 };
 
@@ -54,7 +66,9 @@ struct afgw_tcp {
 	struct afgw_tcp_limits lim;
 	struct afgw_tcp_callbacks cb;
 	void *ud;
-	struct flow *flows;
+	struct flow *flows;        /* in flows_mem, aligned */
+	void *flows_mem;
+	struct lru *lru;           /* lru[i]: the links of flows[i] */
 	int *buckets;
 	unsigned nbuckets;
 	int lru_head, lru_tail, free_head;
@@ -131,15 +145,24 @@ struct afgw_tcp *afgw_tcp_new(const struct afgw_tcp_limits *lim,
 	t->nbuckets = 16;
 	while (t->nbuckets < t->lim.max_flows * 2)
 		t->nbuckets <<= 1;
-	t->flows = calloc(t->lim.max_flows, sizeof(*t->flows));
+	/* calloc (its pages come zeroed, touched only when used) and one
+	 * spare flow for rounding up to the flows' alignment */
+	t->flows_mem = calloc(t->lim.max_flows + 1, sizeof(*t->flows));
+	if (t->flows_mem) {
+		const uintptr_t al = _Alignof(struct flow);
+		t->flows = (struct flow *)(void *)(((uintptr_t)t->flows_mem + al - 1) & ~(al - 1));
+	}
+	t->lru = malloc(t->lim.max_flows * sizeof(*t->lru));
 	t->buckets = malloc(t->nbuckets * sizeof(int));
 	t->wins = calloc(t->lim.max_windows, sizeof(*t->wins));
-	if (!t->flows || !t->buckets || !t->wins)
+	if (!t->flows || !t->lru || !t->buckets || !t->wins)
 		goto fail;
 	for (unsigned i = 0; i < t->nbuckets; i++)
 		t->buckets[i] = -1;
-	for (unsigned i = 0; i < t->lim.max_flows; i++)
-		t->flows[i].next = i + 1 < t->lim.max_flows ? (int)i + 1 : -1;
+	for (unsigned i = 0; i < t->lim.max_flows; i++) {
+		t->lru[i].prev = -1;
+		t->lru[i].next = i + 1 < t->lim.max_flows ? (int)i + 1 : -1;
+	}
 	t->free_head = 0;
 	t->lru_head = t->lru_tail = -1;
 	/* Window memory is reserved now but touched only when used. */
@@ -159,24 +182,24 @@ fail:
 
 static void lru_unlink(struct afgw_tcp *t, int i)
 {
-	struct flow *f = &t->flows[i];
+	struct lru *f = &t->lru[i];
 	if (f->prev != -1)
-		t->flows[f->prev].next = f->next;
+		t->lru[f->prev].next = f->next;
 	else
 		t->lru_head = f->next;
 	if (f->next != -1)
-		t->flows[f->next].prev = f->prev;
+		t->lru[f->next].prev = f->prev;
 	else
 		t->lru_tail = f->prev;
 }
 
 static void lru_append(struct afgw_tcp *t, int i)
 {
-	struct flow *f = &t->flows[i];
+	struct lru *f = &t->lru[i];
 	f->prev = t->lru_tail;
 	f->next = -1;
 	if (t->lru_tail != -1)
-		t->flows[t->lru_tail].next = i;
+		t->lru[t->lru_tail].next = i;
 	else
 		t->lru_head = i;
 	t->lru_tail = i;
@@ -294,7 +317,7 @@ static void close_flow(struct afgw_tcp *t, int i, unsigned bucket)
 		*pp = f->hnext;
 	lru_unlink(t, i);
 	f->used = false;
-	f->next = t->free_head;
+	t->lru[i].next = t->free_head;
 	t->free_head = i;
 	t->st.flows_closed++;
 	t->st.flows_active--;
@@ -403,7 +426,7 @@ void afgw_tcp_segment(struct afgw_tcp *t, const struct afgw_pkt *pkt)
 		}
 		i = t->free_head;
 		struct flow *f = &t->flows[i];
-		t->free_head = f->next;
+		t->free_head = t->lru[i].next;
 		memset(f, 0, sizeof(*f));
 		f->used = true;
 		f->pub.addr[0] = pkt->src;
@@ -466,7 +489,7 @@ void afgw_tcp_free(struct afgw_tcp *t)
 {
 	if (!t)
 		return;
-	if (t->flows && t->buckets)
+	if (t->flows && t->lru && t->buckets)
 		afgw_tcp_flush(t);
 	if (t->wins) {
 		for (unsigned i = 0; i < t->lim.max_windows; i++) {
@@ -475,7 +498,8 @@ void afgw_tcp_free(struct afgw_tcp *t)
 		}
 	}
 	free(t->wins);
-	free(t->flows);
+	free(t->flows_mem);
+	free(t->lru);
 	free(t->buckets);
 	free(t);
 }

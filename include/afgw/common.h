@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define AFGW_VERSION "0.1.0"
 
@@ -117,5 +120,27 @@ static inline bool afgw_str_caseeq(struct afgw_str s, const char *lit)
 }
 
 #define AFGW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * memset(p, 0, n) for a struct cleared once per frame, message or PDU.
+ * GCC inlines a memset of a hundred bytes or more as "rep stos", whose
+ * start-up costs more than the stores (measured on the bench machine:
+ * 22 ns for 128 bytes, 72 ns for 880, against a few ns of plain stores).
+ * Sixteen bytes a store; the empty asm keeps GCC from recognising the
+ * loop as a memset and making it one again.  The tail of under sixteen
+ * bytes is a memset GCC writes as a few moves.
+ */
+static inline void afgw_zero(void *p, size_t n)
+{
+	char *b = p;
+	size_t i = 0;
+#if defined(__SSE2__)
+	for (; i + 16 <= n; i += 16) {
+		_mm_storeu_si128((__m128i *)(void *)(b + i), _mm_setzero_si128());
+		__asm__ volatile("" : : "r"(b) : "memory");
+	}
+#endif
+	memset(b + i, 0, n - i);
+}
 
 #endif
