@@ -43,7 +43,11 @@
  * extraction and those scans; the caller / callee / sender kinds are
  * scanned for every message.  Two-way set-associative, the least
  * recently used of a set replaced; keyed by a hash and confirmed by
- * comparing the bytes; emptied on rebinding.  The evidence span is
+ * comparing the bytes; emptied on rebinding.  In front of it, an
+ * exact-text level keyed by the original bytes leads a text seen before
+ * verbatim to its slot with its hits already placed in the original, so
+ * that it is not even normalized (normalizing is most of what a cached
+ * text costs); evidence normalizes such a text again when asked.  The evidence span is
  * mapped back to the original text through the normalizer's offset map.
  * No allocation and no lock on that path; the ruleset is never written
  * after afgw_ruleset_new() returns.
@@ -97,7 +101,28 @@ struct cache_slot {
 	int32_t positive, negative, strongest;
 	uint32_t n_hits;
 	uint64_t used;             /* the worker's cache_clock when last used */
+	uint64_t stamp;            /* the worker's cache_stamp when filled */
 	struct cache_hit hit[CACHE_HITS_MAX];
+	char text[CACHE_TEXT_MAX + 1]; /* NUL-terminated: the exact-text level lends it as res->norm */
+};
+
+/*
+ * The exact-text level: an original text seen before, byte for byte,
+ * leads straight to its normalized text's slot (if that still holds what
+ * it held) and to where its hits lie in the original, so that it skips
+ * normalization too.
+ */
+struct raw_pos {
+	uint32_t norm_start, norm_end, start, end;
+};
+
+struct raw_slot {
+	uint64_t hash;             /* of text; 0: empty */
+	uint64_t used;             /* cache_clock when last used */
+	uint64_t stamp;            /* the normalized slot's stamp when this was kept */
+	uint32_t len;              /* of text */
+	uint32_t slot;             /* index of the normalized text's slot */
+	struct raw_pos pos[CACHE_HITS_MAX];
 	char text[CACHE_TEXT_MAX];
 };
 
@@ -113,9 +138,12 @@ struct afgw_match_worker {
 	struct afgw_extract ex;
 	unsigned raw_hits;         /* afgw_match_scan_normalized() */
 	struct cache_slot *cache;  /* NULL: no cache */
+	struct raw_slot *raw;      /* as many, for the exact-text level */
 	size_t cache_mask;
 	uint64_t cache_hash;       /* of the text being scanned */
 	uint64_t cache_clock;
+	uint64_t cache_stamp;
+	bool nb_stale;             /* nb is not the last text's: it came from the raw level */
 	char tmp[AFGW_EXTRACT_VALUE_MAX + 16];
 };
 
@@ -1228,14 +1256,23 @@ int afgw_match_worker_bind(struct afgw_match_worker *w, const struct afgw_rulese
 	w->n_seen = n;
 	w->epoch = 0;
 	w->rs = rs;
-	if (w->cache) /* rule indexes of the old set mean nothing now */
+	if (w->cache) { /* rule indexes of the old set mean nothing now */
 		memset(w->cache, 0, (w->cache_mask + 1) * sizeof(*w->cache));
+		memset(w->raw, 0, (w->cache_mask + 1) * sizeof(*w->raw));
+	}
 	return 0;
+}
+
+static void cache_free(struct afgw_match_worker *w)
+{
+	free(w->cache);
+	free(w->raw);
 }
 
 int afgw_match_worker_cache(struct afgw_match_worker *w, size_t entries)
 {
 	struct cache_slot *c = NULL;
+	struct raw_slot *r = NULL;
 	size_t n = 0;
 	if (entries) {
 		if (entries > AFGW_MATCH_CACHE_MAX)
@@ -1244,11 +1281,16 @@ int afgw_match_worker_cache(struct afgw_match_worker *w, size_t entries)
 		while (n < entries)
 			n *= 2;
 		c = calloc(n, sizeof(*c));
-		if (!c)
+		r = calloc(n, sizeof(*r));
+		if (!c || !r) {
+			free(c);
+			free(r);
 			return -ENOMEM;
+		}
 	}
-	free(w->cache);
+	cache_free(w);
 	w->cache = c;
+	w->raw = r;
 	w->cache_mask = n ? n - 1 : 0;
 	return 0;
 }
@@ -1259,7 +1301,7 @@ void afgw_match_worker_free(struct afgw_match_worker *w)
 		return;
 	hs_free_scratch(w->scratch);
 	free(w->seen);
-	free(w->cache);
+	cache_free(w);
 	afgw_norm_buf_fini(&w->nb);
 	free(w);
 }
@@ -1407,6 +1449,7 @@ static void reset_result(struct afgw_match_result *res, const struct afgw_match_
 	res->ex = &w->ex;
 	res->located = false;
 	res->cached = false;
+	res->exact = false;
 }
 
 struct find_ctx {
@@ -1510,6 +1553,12 @@ int afgw_match_evidence(struct afgw_match_worker *w, struct afgw_match_result *r
 {
 	if (res->located)
 		return 0;
+	if (w->nb_stale) { /* the raw level skipped normalization: the map is needed now */
+		if (afgw_normalize(w->orig.p ? w->orig.p : "", w->orig.len, AFGW_NORM_ALL, &w->nb) < 0)
+			return -ENOMEM;
+		w->nb_stale = false;
+		res->norm = w->nb.text;
+	}
 	int rc = map_text_hits(w, res, true);
 	res->located = rc == 0;
 	return rc;
@@ -1550,13 +1599,13 @@ static bool holds(const struct cache_slot *s, const struct afgw_match_worker *w)
 }
 
 /* The text side of c->res from the set, if one of its slots holds this very text. */
-static bool cache_restore(struct scan_ctx *c, struct cache_slot *set)
+static struct cache_slot *cache_restore(struct scan_ctx *c, struct cache_slot *set)
 {
 	struct afgw_match_worker *w = c->w;
 	struct afgw_match_result *res = c->res;
 	struct cache_slot *slot = holds(&set[0], w) ? &set[0] : holds(&set[1], w) ? &set[1] : NULL;
 	if (!slot)
-		return false;
+		return NULL;
 	slot->used = ++w->cache_clock;
 	for (uint32_t i = 0; i < slot->n_hits; i++) {
 		const struct cache_hit *ch = &slot->hit[i];
@@ -1575,19 +1624,90 @@ static bool cache_restore(struct scan_ctx *c, struct cache_slot *set)
 	res->positive = slot->positive;
 	res->negative = slot->negative;
 	c->strongest = slot->strongest;
+	return slot;
+}
+
+/*
+ * The exact-text level (struct raw_slot): the set of two raw slots text
+ * t maps to, or NULL when there is no cache or t is not kept there.
+ */
+static struct raw_slot *raw_find(struct afgw_match_worker *w, struct afgw_str t, uint64_t *hash)
+{
+	if (!w->raw || t.len == 0 || t.len > CACHE_TEXT_MAX)
+		return NULL;
+	*hash = cache_hash(t.p, t.len);
+	return &w->raw[*hash & w->cache_mask & ~(size_t)1];
+}
+
+/*
+ * The text side of c->res from the raw set, if one of its slots holds
+ * this very text and the normalized slot it leads to still holds what it
+ * held: hits as cache_restore() gives them, already placed as
+ * map_text_hits() places them.
+ */
+static bool raw_restore(struct scan_ctx *c, struct raw_slot *set, uint64_t hash,
+			struct afgw_str t)
+{
+	struct afgw_match_worker *w = c->w;
+	struct afgw_match_result *res = c->res;
+	struct raw_slot *rs = NULL;
+	for (int i = 0; i < 2 && !rs; i++)
+		if (set[i].hash == hash && set[i].len == t.len && memcmp(set[i].text, t.p, t.len) == 0)
+			rs = &set[i];
+	if (!rs)
+		return false;
+	struct cache_slot *slot = &w->cache[rs->slot];
+	if (slot->stamp != rs->stamp)
+		return false; /* the normalized text's slot was refilled */
+	rs->used = slot->used = ++w->cache_clock;
+	for (uint32_t i = 0; i < slot->n_hits; i++) {
+		const struct cache_hit *ch = &slot->hit[i];
+		struct afgw_match_hit *h = &res->hit[res->n_hits++];
+		w->seen[ch->rule] = w->epoch;
+		h->rule = ch->rule;
+		h->r = &w->rs->rules.rule[ch->rule];
+		h->item = ch->item;
+		h->norm_start = rs->pos[i].norm_start;
+		h->norm_end = rs->pos[i].norm_end;
+		h->start = rs->pos[i].start;
+		h->end = rs->pos[i].end;
+	}
+	res->positive = slot->positive;
+	res->negative = slot->negative;
+	c->strongest = slot->strongest;
+	res->norm = slot->text;
+	res->norm_len = slot->len;
 	return true;
+}
+
+/* Keep text's way to its normalized slot, and its hits' places (the first n_text hits). */
+static void raw_store(struct afgw_match_worker *w, struct raw_slot *set, uint64_t hash,
+		      struct afgw_str t, const struct cache_slot *slot,
+		      const struct afgw_match_result *res)
+{
+	struct raw_slot *rs = set[0].used <= set[1].used ? &set[0] : &set[1];
+	for (uint32_t i = 0; i < slot->n_hits; i++) {
+		const struct afgw_match_hit *h = &res->hit[i];
+		rs->pos[i] = (struct raw_pos){ h->norm_start, h->norm_end, h->start, h->end };
+	}
+	rs->hash = hash;
+	rs->len = (uint32_t)t.len;
+	memcpy(rs->text, t.p, t.len);
+	rs->slot = (uint32_t)(slot - w->cache);
+	rs->stamp = slot->stamp;
+	rs->used = ++w->cache_clock;
 }
 
 /*
  * Keep the text side of c->res (all of it so far) in the set's empty or
  * least recently used slot, if it fits whole.
  */
-static void cache_store(struct scan_ctx *c, struct cache_slot *set)
+static struct cache_slot *cache_store(struct scan_ctx *c, struct cache_slot *set)
 {
 	struct afgw_match_worker *w = c->w;
 	const struct afgw_match_result *res = c->res;
 	if (res->dropped || res->n_hits > CACHE_HITS_MAX)
-		return; /* the set keeps what it had */
+		return NULL; /* the set keeps what it had */
 	struct cache_slot *slot = set[0].used <= set[1].used ? &set[0] : &set[1];
 	for (unsigned i = 0; i < res->n_hits; i++) {
 		const struct afgw_match_hit *h = &res->hit[i];
@@ -1599,8 +1719,11 @@ static void cache_store(struct scan_ctx *c, struct cache_slot *set)
 	slot->strongest = c->strongest;
 	slot->len = (uint32_t)w->nb.len;
 	memcpy(slot->text, w->nb.text, w->nb.len);
+	slot->text[w->nb.len] = '\0';
 	slot->hash = w->cache_hash;
 	slot->used = ++w->cache_clock;
+	slot->stamp = ++w->cache_stamp;
+	return slot;
 }
 
 int afgw_match_scan(struct afgw_match_worker *w, const struct afgw_match_msg *m,
@@ -1635,40 +1758,53 @@ int afgw_match_scan(struct afgw_match_worker *w, const struct afgw_match_msg *m,
 	}
 	w->ex.n_urls = w->ex.n_contacts = w->ex.n_numbers = w->ex.dropped = 0;
 	w->orig = text;
-	if (afgw_normalize(text.p ? text.p : "", text.len, AFGW_NORM_ALL, &w->nb) < 0)
-		return -ENOMEM;
-	res->norm = w->nb.text;
-	res->norm_len = w->nb.len;
-
 	struct scan_ctx c = { .w = w, .res = res };
 	int rc = 0;
-	struct cache_slot *slot = cache_find(w, w->nb.text, w->nb.len);
-	if (slot && cache_restore(&c, slot)) {
-		res->cached = true;
+
+	uint64_t raw_hash = 0;
+	struct raw_slot *raw = res->truncated ? NULL : raw_find(w, text, &raw_hash);
+	bool exact = raw && raw_restore(&c, raw, raw_hash, text);
+	struct cache_slot *held = NULL; /* the normalized slot that holds this text */
+	if (exact) {
+		res->cached = res->exact = true;
+		w->nb_stale = true;
 	} else {
-		afgw_extract_all(w->nb.text, w->nb.len, w->cc, &w->ex);
-		rc = scan_one(&c, AFGW_RULE_TEXT, w->nb.text, w->nb.len);
-		if (rc == 0)
-			scan_items(&c, AFGW_RULE_URL, w->ex.urls, w->ex.n_urls, &rc);
-		if (rc == 0)
-			scan_items(&c, AFGW_RULE_CONTACT, w->ex.contacts, w->ex.n_contacts, &rc);
-		if (rc == 0)
-			scan_items(&c, AFGW_RULE_NUMBER, w->ex.numbers, w->ex.n_numbers, &rc);
-		if (rc == 0 && slot)
-			cache_store(&c, slot);
+		w->nb_stale = false;
+		if (afgw_normalize(text.p ? text.p : "", text.len, AFGW_NORM_ALL, &w->nb) < 0)
+			return -ENOMEM;
+		res->norm = w->nb.text;
+		res->norm_len = w->nb.len;
+		struct cache_slot *slot = cache_find(w, w->nb.text, w->nb.len);
+		if (slot && (held = cache_restore(&c, slot)) != NULL) {
+			res->cached = true;
+		} else {
+			afgw_extract_all(w->nb.text, w->nb.len, w->cc, &w->ex);
+			rc = scan_one(&c, AFGW_RULE_TEXT, w->nb.text, w->nb.len);
+			if (rc == 0)
+				scan_items(&c, AFGW_RULE_URL, w->ex.urls, w->ex.n_urls, &rc);
+			if (rc == 0)
+				scan_items(&c, AFGW_RULE_CONTACT, w->ex.contacts, w->ex.n_contacts, &rc);
+			if (rc == 0)
+				scan_items(&c, AFGW_RULE_NUMBER, w->ex.numbers, w->ex.n_numbers, &rc);
+			if (rc == 0 && slot)
+				held = cache_store(&c, slot);
+		}
 	}
+	unsigned n_text = res->n_hits;
 	if (rc == 0 && m->caller.p)
 		rc = scan_one(&c, AFGW_RULE_CALLER, m->caller.p, m->caller.len);
 	if (rc == 0 && m->callee.p)
 		rc = scan_one(&c, AFGW_RULE_CALLEE, m->callee.p, m->callee.len);
 	if (rc == 0 && m->sender.p)
 		rc = scan_one(&c, AFGW_RULE_SENDER, m->sender.p, m->sender.len);
-	if (rc == 0)
+	if (rc == 0 && !exact) /* the raw level's hits are placed already; numbers need no map */
 		rc = map_text_hits(w, res, false);
 	if (rc < 0) {
 		reset_result(res, w);
 		return rc;
 	}
+	if (raw && held && n_text == held->n_hits)
+		raw_store(w, raw, raw_hash, text, held, res);
 	res->score = afgw_match_score(res->positive, res->negative, c.strongest);
 	return 0;
 }

@@ -132,6 +132,7 @@ struct afgw_match_result {
 	bool truncated;                /* text longer than AFGW_MATCH_TEXT_MAX */
 	bool located;                  /* regex evidence located (afgw_match_evidence) */
 	bool cached;                   /* text side from the worker's cache: ex is empty */
+	bool exact;                    /* ... found by the original text: not even normalized */
 	struct afgw_match_hit hit[AFGW_MATCH_HITS_MAX];
 	/* Borrowed from the worker, valid until its next scan: */
 	const char *norm;              /* normalized text, NUL-terminated */
@@ -148,15 +149,17 @@ int afgw_match_worker_new(const struct afgw_ruleset *rs, unsigned country_code,
 			  struct afgw_match_worker **out);
 /*
  * Keep the text side of the results of up to `entries` distinct texts
- * (rounded up to a power of two, at least 2; about 760 bytes each; 0: no
+ * (rounded up to a power of two, at least 2; about 1.5 KB each; 0: no
  * cache; two-way set-associative, least recently used replaced).
  * The hits of the text, url, contact and number kinds depend on the
  * normalized text alone: a text normalized to the same bytes as one in
  * the cache (a campaign sent to many, evaded or not) skips extraction
  * and those scans, and its result is the one a full scan gives, except
- * that res->ex is empty (res->cached).  Texts over
- * AFGW_MATCH_CACHE_TEXT_MAX normalized bytes or with more than
- * AFGW_MATCH_CACHE_HITS_MAX such hits are not kept.  Emptied by a rebind.
+ * that res->ex is empty (res->cached).  A text whose original bytes were
+ * seen too skips normalization as well (res->exact; evidence then
+ * normalizes it on demand).  Texts over AFGW_MATCH_CACHE_TEXT_MAX bytes
+ * (original or normalized) or with more than AFGW_MATCH_CACHE_HITS_MAX
+ * such hits are not kept.  Emptied by a rebind.
  * Returns 0, -EINVAL (over AFGW_MATCH_CACHE_MAX) or -ENOMEM.
  */
 int afgw_match_worker_cache(struct afgw_match_worker *w, size_t entries);
