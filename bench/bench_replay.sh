@@ -5,6 +5,13 @@
 # (afgw decode: the same capture, Event JSON without verdicts).  A throwaway
 # redis-server holds the generator's blacklist.
 #
+# Two set-ups.  One gateway: the fleet's shared behaviour counts off, so
+# the figures are the gateway's own.  Fleet counts on: every second the
+# gateway sends Redis the behaviour keys it saw (PFADD / PFCOUNT for each,
+# see gateway/fleet.c), and Redis, here on the same two cores, uses about
+# as much CPU as a worker: in production it runs on its own host.  The
+# script prints Redis's CPU seconds beside those runs.
+#
 # The generator draws its SMS texts from tests/data/sms_corpus.tsv (about
 # 1,900 texts), so nearly every SMS repeats a text seen before and is
 # matched from the workers' match cache (memcap.match_cache), as a
@@ -58,33 +65,56 @@ pipeline_s() { # the replay's own figure: seconds from the first frame to the la
 	"$build/gateway/afgw" replay --redis "$url" -o /dev/null "$@" 2>&1 >/dev/null |
 		sed -n 's/.* in \([0-9.]*\) s (.*/\1/p' | head -1
 }
-printf 'memcap:\n  match_cache: 0\n' >"$dir/nocache.yaml"
+# A single gateway: the fleet's shared counts off (behaviour.fleet_sync_ms 0),
+# Redis only holds the blacklist.  With the fleet on (the default whenever
+# Redis is configured) Redis also counts every message's behaviour keys,
+# and on a 2-core machine that Redis competes with the gateway for the
+# cores: its CPU seconds are printed beside those runs.
+printf 'behaviour:\n  fleet_sync_ms: 0\n' >"$dir/single.yaml"
+printf 'behaviour:\n  fleet_sync_ms: 0\nmemcap:\n  match_cache: 0\n' >"$dir/nocache.yaml"
 best_pipeline() {
 	a=$(pipeline_s "$@"); b=$(pipeline_s "$@"); c=$(pipeline_s "$@")
 	python3 -c "print(min($a, $b, $c))"
 }
+redis_cpu() { # CPU seconds redis-server has used so far
+	awk '{ printf "%.2f\n", ($14 + $15) / 100 }' /proc/$pid/stat
+}
 msgs=$("$build/gateway/afgw" decode "$cap" 2>/dev/null | wc -l)
 t_dec=$(best "$build/gateway/afgw" decode -q "$cap")
-t_w1=$(best "$build/gateway/afgw" replay -q --redis "$url" --workers 1 -o /dev/null "$cap")
-t_w2=$(best "$build/gateway/afgw" replay -q --redis "$url" --workers 2 -o /dev/null "$cap")
-p_w1=$(best_pipeline --workers 1 "$cap")
-p_w2=$(best_pipeline --workers 2 "$cap")
+p_w1=$(best_pipeline --workers 1 -c "$dir/single.yaml" "$cap")
+p_w2=$(best_pipeline --workers 2 -c "$dir/single.yaml" "$cap")
 p_w1_off=$(best_pipeline --workers 1 -c "$dir/nocache.yaml" "$cap")
+r0=$(redis_cpu)
+p_w1_fleet=$(best_pipeline --workers 1 "$cap")
+r1=$(redis_cpu)
+p_w2_fleet=$(best_pipeline --workers 2 "$cap")
+r2=$(redis_cpu)
+cpu_w2=$("$build/gateway/afgw" replay --redis "$url" -c "$dir/single.yaml" --workers 2 -o /dev/null \
+	"$cap" 2>&1 >/dev/null | sed -n 's/^ *CPU: //p')
 cached=$("$build/gateway/afgw" replay --redis "$url" -o /dev/null "$cap" 2>&1 >/dev/null |
 	sed -n 's/.*match cache: \([0-9]*\) of.*/\1/p')
 sms=$("$build/gateway/afgw" replay --redis "$url" -o /dev/null "$cap" 2>&1 >/dev/null |
 	sed -n 's/.*(\([0-9]*\) SMS in all).*/\1/p')
 t_start=$(best "$build/gateway/afgw" replay -q --redis "$url" -o /dev/null "$work/tiny.pcap")
-python3 - "$msgs" "$t_dec" "$t_w1" "$t_w2" "$p_w1" "$p_w2" "$t_start" "$p_w1_off" "$cached" "$sms" <<'PY'
+python3 - "$msgs" "$t_dec" "$p_w1" "$p_w2" "$p_w1_off" "$p_w1_fleet" "$p_w2_fleet" "$t_start" \
+	"$cached" "$sms" "$r0" "$r1" "$r2" "$cpu_w2" <<'PY'
 import sys
-n = int(sys.argv[1])
-dec, w1, w2, p1, p2, start, p1off = map(float, sys.argv[2:9])
-cached, sms = int(sys.argv[9]), int(sys.argv[10])
+a = sys.argv[1:]
+n = int(a[0])
+dec, w1, w2, w1off, f1, f2, start = map(float, a[1:8])
+cached, sms = int(a[8]), int(a[9])
+r0, r1, r2 = map(float, a[10:13])
+cpu_w2 = a[13]
 print(f"messages:                  {n}")
 print(f"afgw decode (decode only): {dec:7.3f} s  {n/dec:10,.0f} messages/s")
 print(f"afgw replay start-up (rules compiled, replica loaded, a 10-message capture): {start:.3f} s")
-print(f"afgw replay, 1 worker:     {w1:7.3f} s wall; pipeline {p1:.3f} s  {n/p1:10,.0f} messages/s  ({dec/p1:.2f}x decode only)")
-print(f"afgw replay, 2 workers:    {w2:7.3f} s wall; pipeline {p2:.3f} s  {n/p2:10,.0f} messages/s  ({dec/p2:.2f}x decode only, {p1/p2:.2f}x 1 worker)")
+print("afgw replay, one gateway (fleet counts off), seconds from the first frame to the last verdict:")
+print(f"  1 worker:   {w1:7.3f} s  {n/w1:10,.0f} messages/s  ({dec/w1:.2f}x decode only)")
+print(f"  2 workers:  {w2:7.3f} s  {n/w2:10,.0f} messages/s  ({dec/w2:.2f}x decode only, {w1/w2:.2f}x 1 worker)")
+print(f"    (CPU: {cpu_w2})")
+print(f"  1 worker, match cache off: {w1off:.3f} s  {n/w1off:10,.0f} messages/s  ({dec/w1off:.2f}x decode only; every SMS matched in full)")
 print(f"  (match cache: {cached:,} of {sms:,} SMS matched from it, {100*cached/max(sms,1):.1f} %)")
-print(f"afgw replay, 1 worker, match cache off: pipeline {p1off:.3f} s  {n/p1off:10,.0f} messages/s  ({dec/p1off:.2f}x decode only; every SMS matched in full)")
+print("afgw replay, fleet counts on (the same Redis, on the same cores, counts every message's keys):")
+print(f"  1 worker:   {f1:7.3f} s  {n/f1:10,.0f} messages/s  ({dec/f1:.2f}x decode only); redis-server used {(r1-r0)/3:.2f} CPU s a run")
+print(f"  2 workers:  {f2:7.3f} s  {n/f2:10,.0f} messages/s  ({dec/f2:.2f}x decode only, {f1/f2:.2f}x 1 worker); redis-server used {(r2-r1)/3:.2f} CPU s a run")
 PY

@@ -347,6 +347,15 @@ static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep
 		(unsigned long long)unscanned);
 	fprintf(stderr, "  match cache: %llu of %llu scanned messages matched from it\n",
 		(unsigned long long)st->match_cached, (unsigned long long)st->scanned);
+	if (st->workers == 1) {
+		fprintf(stderr, "  CPU: %.2f s (capture, decode, match and score on one thread)\n",
+			(double)st->capture_cpu_ns / 1e9);
+	} else {
+		fprintf(stderr, "  CPU: capture and score %.2f s, workers", (double)st->capture_cpu_ns / 1e9);
+		for (unsigned i = 0; i < st->workers; i++)
+			fprintf(stderr, " %.2f", (double)st->worker_cpu_ns[i] / 1e9);
+		fprintf(stderr, " s\n");
+	}
 	for (int i = 0; i < AFGW_UNSCANNED_COUNT; i++)
 		if (st->unscanned[i])
 			fprintf(stderr, "  unscanned %-20s %llu\n",

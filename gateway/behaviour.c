@@ -138,6 +138,15 @@ struct text {
 	uint32_t fan_w[SET_WORDS];
 };
 
+/*
+ * A new caller or text zeroes its header and sets only: a set reads its
+ * words below n in list mode and clears them all when it becomes a
+ * bitmap, so stale words are never read, and the 128-byte arrays of a
+ * new key (cache misses, most of a fresh key's cost) are not touched.
+ */
+#define CALLER_ZERO offsetof(struct caller, mass_w)
+#define TEXT_ZERO offsetof(struct text, fan_w)
+
 enum { PAIR_CALL = 1, PAIR_SMS = 2 };
 
 struct pair {
@@ -162,6 +171,7 @@ struct table {
 	struct tag *tag;
 	unsigned char *val;
 	size_t esz;
+	size_t zsz;        /* bytes of a new value to zero: the rest is written before read */
 	size_t mask;       /* slots - 1; slots is a power of two >= WAYS */
 	int c_evicted;     /* AFGW_BH_C_*_EVICTED */
 	uint64_t (*expires)(const struct afgw_behaviour *b, const void *v);
@@ -368,7 +378,7 @@ static size_t tab_get(struct afgw_behaviour *b, struct table *t, struct key k, u
 		i = oldest;
 		b->c[t->c_evicted]++;
 	}
-	memset(val_at(t, i), 0, t->esz);
+	memset(val_at(t, i), 0, t->zsz);
 	head_at(t, i)->chk = k.chk;
 	head_at(t, i)->last_us = ts;
 	t->tag[i].h = k.h;
@@ -399,7 +409,7 @@ static void tab_drop(struct table *t, size_t i)
 	t->tag[i].h = 0;
 }
 
-static int tab_init(struct table *t, unsigned n, size_t esz, int c_evicted,
+static int tab_init(struct table *t, unsigned n, size_t esz, size_t zsz, int c_evicted,
 		    uint64_t (*expires)(const struct afgw_behaviour *, const void *))
 {
 	size_t slots = WAYS;
@@ -409,6 +419,7 @@ static int tab_init(struct table *t, unsigned n, size_t esz, int c_evicted,
 		slots <<= 1;
 	}
 	t->esz = esz;
+	t->zsz = zsz;
 	t->mask = slots - 1;
 	t->c_evicted = c_evicted;
 	t->expires = expires;
@@ -586,13 +597,13 @@ int afgw_behaviour_new(const struct afgw_config_behaviour *cfg, unsigned numbers
 	b->fan_win = cfg->fanout_window_s * US;
 	b->cs_win = cfg->call_sms_window_s * US;
 	b->hold = cfg->flag_hold_s * US;
-	if ((rc = tab_init(&b->callers, numbers, sizeof(struct caller), AFGW_BH_C_CALLERS_EVICTED,
+	if ((rc = tab_init(&b->callers, numbers, sizeof(struct caller), CALLER_ZERO, AFGW_BH_C_CALLERS_EVICTED,
 			   caller_expires)) ||
-	    (rc = tab_init(&b->texts, numbers, sizeof(struct text), AFGW_BH_C_TEXTS_EVICTED,
+	    (rc = tab_init(&b->texts, numbers, sizeof(struct text), TEXT_ZERO, AFGW_BH_C_TEXTS_EVICTED,
 			   text_expires)) ||
-	    (rc = tab_init(&b->pairs, numbers, sizeof(struct pair), AFGW_BH_C_PAIRS_EVICTED,
+	    (rc = tab_init(&b->pairs, numbers, sizeof(struct pair), sizeof(struct pair), AFGW_BH_C_PAIRS_EVICTED,
 			   pair_expires)) ||
-	    (rc = tab_init(&b->dialogs, dialogs, sizeof(struct dialog), AFGW_BH_C_DIALOGS_EVICTED,
+	    (rc = tab_init(&b->dialogs, dialogs, sizeof(struct dialog), sizeof(struct dialog), AFGW_BH_C_DIALOGS_EVICTED,
 			   dialog_expires)))
 		goto fail;
 	*out = b;
@@ -733,13 +744,29 @@ static bool text_observe(struct afgw_behaviour *b, uint64_t text_hash, bool has_
 	return f;
 }
 
+void afgw_behaviour_keys(const struct afgw_bh_msg *m, struct afgw_bh_keys *k)
+{
+	struct key none = { 0, 0 }, c, e, i;
+	c = afgw_str_empty(m->caller) ? none : key_of(m->caller);
+	e = afgw_str_empty(m->callee) ? none : key_of(m->callee);
+	i = afgw_str_empty(m->call_id) ? none : key_of(m->call_id);
+	k->caller = (struct afgw_bh_key){ c.h, c.chk };
+	k->callee = (struct afgw_bh_key){ e.h, e.chk };
+	k->call_id = (struct afgw_bh_key){ i.h, i.chk };
+}
+
+static struct key key_from(struct afgw_bh_key k)
+{
+	return (struct key){ k.h, k.chk };
+}
+
 /*
- * One message through the detectors.  Keys are hashed once and their sets
- * of tags prefetched.  An INVITE creates the caller, the pair and the
- * dialog, an SMS the text and the pair, a CANCEL / 487 that counts the
- * caller (if it has been evicted meanwhile); everything else only looks
- * up what exists.  The caller's flags are read last, after this message
- * has counted.
+ * One message through the detectors.  Keys are hashed once (or were, by
+ * afgw_behaviour_keys) and their sets of tags prefetched.  An INVITE
+ * creates the caller, the pair and the dialog, an SMS the text and the
+ * pair, a CANCEL / 487 that counts the caller (if it has been evicted
+ * meanwhile); everything else only looks up what exists.  The caller's
+ * flags are read last, after this message has counted.
  */
 void afgw_behaviour_observe(struct afgw_behaviour *b, const struct afgw_bh_msg *m,
 			    struct afgw_bh_result *res)
@@ -748,15 +775,15 @@ void afgw_behaviour_observe(struct afgw_behaviour *b, const struct afgw_bh_msg *
 	b->c[AFGW_BH_C_OBSERVED]++;
 	b->seq++;
 	uint64_t ts = m->ts_us;
-	bool has_caller = !afgw_str_empty(m->caller), has_callee = !afgw_str_empty(m->callee);
-	bool has_id = !afgw_str_empty(m->call_id);
-	struct key ck = { 0, 0 }, ek = { 0, 0 }, id = { 0, 0 }, pk = { 0, 0 };
-	if (has_caller)
-		ck = key_of(m->caller);
-	if (has_callee)
-		ek = key_of(m->callee);
-	if (has_id)
-		id = key_of(m->call_id);
+	struct afgw_bh_keys own;
+	const struct afgw_bh_keys *k = m->keys;
+	if (!k) {
+		afgw_behaviour_keys(m, &own);
+		k = &own;
+	}
+	struct key ck = key_from(k->caller), ek = key_from(k->callee), id = key_from(k->call_id);
+	struct key pk = { 0, 0 };
+	bool has_caller = ck.h != 0, has_callee = ek.h != 0, has_id = id.h != 0;
 	if (has_caller)
 		prefetch_set(&b->callers, ck.h);
 	if (has_caller && has_callee) {

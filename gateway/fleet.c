@@ -99,6 +99,8 @@ struct afgw_fleet {
 	uint64_t *keys;                /* 0: a free slot */
 	struct slot *tab;
 	size_t tab_mask;
+	uint64_t *seen;                /* a bit per hash class of the keys ever flagged */
+	size_t seen_mask;              /* bits - 1 */
 
 	/* shared, under mu */
 	pthread_mutex_t mu;
@@ -356,11 +358,29 @@ static void *fleet_main(void *arg)
 
 /* ---- the owner's side ---------------------------------------------------- */
 
+static uint64_t mix(uint64_t key, unsigned kind)
+{
+	return (key ^ ((uint64_t)kind << 56)) * 0x9e3779b97f4a7c15ull;
+}
+
 /* The first slot of the key's bucket. */
 static size_t bucket(uint64_t key, unsigned kind, size_t mask)
 {
-	uint64_t h = (key ^ ((uint64_t)kind << 56)) * 0x9e3779b97f4a7c15ull;
-	return (size_t)(h >> 17) & mask & ~(size_t)(BUCKET - 1);
+	return (size_t)(mix(key, kind) >> 17) & mask & ~(size_t)(BUCKET - 1);
+}
+
+/*
+ * The table holds every key a round answered for, sized for every number
+ * a gateway may track, so a probe is a cache miss; yet few keys are ever
+ * flagged, and only flagged keys matter to afgw_fleet_flagged().  A small
+ * bitmap (at most 64 KiB, in cache) has a bit set for every key flagged
+ * so far: a clear bit answers "not flagged" without the probe.  Bits are
+ * never cleared (a flag ends, or its slot is reused: the bit only costs
+ * a probe).
+ */
+static size_t seen_bit(const struct afgw_fleet *f, unsigned kind, uint64_t key)
+{
+	return (size_t)(mix(key, kind) >> 40) & f->seen_mask;
 }
 
 static struct slot *slot_find(const struct afgw_fleet *f, unsigned kind, uint64_t key)
@@ -410,6 +430,8 @@ static void apply_answers(struct afgw_fleet *f)
 		s->count = a->count > UINT32_MAX ? UINT32_MAX : (uint32_t)a->count;
 		unsigned th = f->threshold[a->kind];
 		if (th && s->count >= th) {
+			size_t bit = seen_bit(f, a->kind, a->key);
+			f->seen[bit / 64] |= 1ull << (bit % 64);
 			if (s->until_us <= f->round_us)
 				atomic_fetch_add(&f->c[AFGW_FLEET_C_FLAGGED], 1);
 			uint64_t until = f->round_us + f->hold_us + 1;
@@ -512,9 +534,19 @@ void afgw_fleet_note(struct afgw_fleet *f, enum afgw_fleet_kind kind, uint64_t k
 bool afgw_fleet_flagged(const struct afgw_fleet *f, enum afgw_fleet_kind kind, uint64_t key,
 			uint64_t ts_us, unsigned *count)
 {
-	const struct slot *s = slot_find(f, kind, key ? key : 1);
+	key = key ? key : 1;
+	size_t bit = seen_bit(f, kind, key);
+	const struct slot *s = NULL;
+	if (f->seen[bit / 64] >> (bit % 64) & 1)
+		s = slot_find(f, kind, key);
 	*count = s ? s->count : 0;
 	return s && ts_us < s->until_us;
+}
+
+unsigned afgw_fleet_count(const struct afgw_fleet *f, enum afgw_fleet_kind kind, uint64_t key)
+{
+	const struct slot *s = slot_find(f, kind, key ? key : 1);
+	return s ? s->count : 0;
 }
 
 /* ---- life cycle ----------------------------------------------------------- */
@@ -569,8 +601,11 @@ int afgw_fleet_open(const struct afgw_fleet_opts *o, struct afgw_fleet **out)
 	f->cmd_key = calloc(3 * f->cap, sizeof(*f->cmd_key));
 	f->tab = calloc(keys, sizeof(*f->tab));
 	f->keys = aligned_alloc(64, keys * sizeof(*f->keys)); /* a bucket per cache line */
+	size_t seen_bits = keys < 64 ? 64 : keys > (1u << 19) ? (1u << 19) : keys;
+	f->seen_mask = seen_bits - 1;
+	f->seen = calloc(seen_bits / 64, sizeof(*f->seen));
 	if (!f->rc.url || (cfg->redis.password && !f->rc.password) || !f->fill || !f->sent ||
-	    !f->answers || !f->cmd_key || !f->tab || !f->keys)
+	    !f->answers || !f->cmd_key || !f->tab || !f->keys || !f->seen)
 		goto nomem;
 	memset(f->keys, 0, keys * sizeof(*f->keys));
 	if (pthread_create(&f->thread, NULL, fleet_main, f) != 0)
@@ -606,6 +641,7 @@ void afgw_fleet_close(struct afgw_fleet *f)
 	free(f->cmd_key);
 	free(f->tab);
 	free(f->keys);
+	free(f->seen);
 	free(f);
 }
 

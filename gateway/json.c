@@ -383,6 +383,27 @@ static char *utoa_end(unsigned long long v, char *end)
 	return end;
 }
 
+char *afgw_json_put_uint(char *o, unsigned long long v)
+{
+	char t[24];
+	char *e = t + sizeof(t);
+	char *p = utoa_end(v, e);
+	memcpy(o, p, (size_t)(e - p));
+	return o + (e - p);
+}
+
+char *afgw_json_put_int(char *o, long long v)
+{
+	char t[24];
+	char *e = t + sizeof(t);
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	char *p = utoa_end(u, e);
+	if (v < 0)
+		*--p = '-';
+	memcpy(o, p, (size_t)(e - p));
+	return o + (e - p);
+}
+
 void afgw_json_int(struct afgw_jbuf *b, long long v)
 {
 	char t[24];

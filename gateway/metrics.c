@@ -204,11 +204,8 @@ void afgw_metrics_counter(struct afgw_metrics_buf *b, const char *name, const ch
 	put(b, num, (size_t)n);
 }
 
-void afgw_metrics_gauge(struct afgw_metrics_buf *b, const char *name, const char *help,
-                        const char *const *labels, double value)
+static void put_double(struct afgw_metrics_buf *b, double value)
 {
-	if (!head(b, name, help, "gauge", labels))
-		return;
 	if (isnan(value)) {
 		puts_(b, "NaN\n");
 	} else if (isinf(value)) {
@@ -225,6 +222,20 @@ void afgw_metrics_gauge(struct afgw_metrics_buf *b, const char *name, const char
 			n = snprintf(num, sizeof(num), "%.17g\n", value);
 		put(b, num, (size_t)n);
 	}
+}
+
+void afgw_metrics_gauge(struct afgw_metrics_buf *b, const char *name, const char *help,
+                        const char *const *labels, double value)
+{
+	if (head(b, name, help, "gauge", labels))
+		put_double(b, value);
+}
+
+void afgw_metrics_counter_f(struct afgw_metrics_buf *b, const char *name, const char *help,
+                            const char *const *labels, double value)
+{
+	if (head(b, name, help, "counter", labels))
+		put_double(b, value);
 }
 
 /* ---------------------------------------------------------------------- */

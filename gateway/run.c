@@ -383,6 +383,19 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 				     "frames given to each worker (its share of the load)", l,
 				     st->worker_frames[i]);
 	}
+	{
+		const char *l[] = { "thread", "capture", NULL };
+		afgw_metrics_counter_f(b, "afgw_thread_cpu_seconds_total",
+				       "CPU time of the capture / score thread and of each worker", l,
+				       (double)st->capture_cpu_ns / 1e9);
+	}
+	for (unsigned i = 0; i < st->workers && st->workers > 1; i++) {
+		char name[24];
+		snprintf(name, sizeof(name), "worker%u", i);
+		const char *l[] = { "thread", name, NULL };
+		afgw_metrics_counter_f(b, "afgw_thread_cpu_seconds_total", NULL, l,
+				       (double)st->worker_cpu_ns[i] / 1e9);
+	}
 	afgw_metrics_gauge(b, "afgw_uptime_seconds", "since start", NULL, afgw_mono_s() - s->started);
 	pthread_mutex_unlock(&s->mu);
 }

@@ -293,6 +293,8 @@ struct out_rec {
 	uint64_t first_seq;            /* the frame of the message's first part */
 	uint64_t ts_us;
 	uint64_t text_hash;
+	struct afgw_bh_keys keys;      /* behaviour's hashes of caller, callee and Call-ID */
+	uint64_t fleet_caller, fleet_callee, fleet_pair; /* the fleet's (0: none, or no fleet) */
 	struct rs_slot *slot;          /* the ruleset that scanned it (NULL: none) */
 	int16_t content;
 	uint8_t bh_kind;
@@ -362,6 +364,8 @@ struct afgw_pipeline {
 	struct afgw_pipeline_stats st;
 	atomic_uint_fast64_t scored;
 	bool finished;
+	clockid_t capture_clock;       /* CPU clock of the thread that made the pipeline */
+	uint64_t capture_cpu0;         /* ... and its reading then */
 };
 
 /* Texts (SMS fan-out) are keyed by the fleet's hash, the same on every gateway. */
@@ -369,6 +373,19 @@ static uint64_t hash64(const char *p, size_t len)
 {
 	uint64_t h = afgw_fleet_hash(AFGW_FLEET_HASH_INIT, p, len);
 	return h ? h : 1;
+}
+
+/* The fleet's keys of a message: caller, callee and the pair (0 where it has none). */
+static void fleet_hashes(struct afgw_str caller, struct afgw_str callee, uint64_t h[3])
+{
+	bool has_caller = !afgw_str_empty(caller), has_callee = !afgw_str_empty(callee);
+	h[0] = h[1] = h[2] = 0;
+	if (has_caller)
+		h[0] = afgw_fleet_hash(AFGW_FLEET_HASH_INIT, caller.p, caller.len);
+	if (has_callee)
+		h[1] = afgw_fleet_hash(AFGW_FLEET_HASH_INIT, callee.p, callee.len);
+	if (has_caller && has_callee)
+		h[2] = afgw_fleet_hash(afgw_fleet_hash(h[0], "", 1), callee.p, callee.len);
 }
 
 static enum afgw_bh_kind sip_kind(const struct afgw_sip_msg *m)
@@ -443,6 +460,27 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	if (callee)
 		mm.callee = afgw_str_make(callee->canon, callee->len);
 
+	size_t caller_len = caller ? min_sz(caller->len, 255) : 0;
+	size_t callee_len = callee ? min_sz(callee->len, 255) : 0;
+	size_t callid_len = ev->sip ? min_sz(ev->sip->call_id.len, CALLID_MAX) : 0;
+
+	/*
+	 * The score stage's hashing, done here, where there are several of us:
+	 * the keys of behaviour's tables and of the fleet's counts.
+	 */
+	struct afgw_bh_msg bm = {
+		.ts_us = ev->ts_us,
+		.kind = (enum afgw_bh_kind)kind,
+		.caller = afgw_str_make(caller ? caller->canon : NULL, caller_len),
+		.callee = afgw_str_make(callee ? callee->canon : NULL, callee_len),
+		.call_id = afgw_str_make(ev->sip ? ev->sip->call_id.p : NULL, callid_len),
+	};
+	struct afgw_bh_keys keys;
+	afgw_behaviour_keys(&bm, &keys);
+	uint64_t fleet_h[3] = { 0, 0, 0 };
+	if (p->fleet)
+		fleet_hashes(bm.caller, bm.callee, fleet_h);
+
 	/*
 	 * Rules are about texts and about who calls whom: an SMS and a call
 	 * set-up (an INVITE) are scanned; responses and in-dialog requests
@@ -474,9 +512,6 @@ static void on_event(void *ud, const struct afgw_event *ev)
 		afgw_event_json_fields_private(&w->jb, ev, p->privacy);
 	}
 
-	size_t caller_len = caller ? min_sz(caller->len, 255) : 0;
-	size_t callee_len = callee ? min_sz(callee->len, 255) : 0;
-	size_t callid_len = ev->sip ? min_sz(ev->sip->call_id.len, CALLID_MAX) : 0;
 	/* the proxy needs every part's frame only when someone listens for notes */
 	size_t n_tags = p->on_verdict && ev->part_tags ? ev->n_part_tags : 0;
 	size_t fixed = sizeof(struct out_rec) + n_hits * sizeof(uint32_t) + n_tags * sizeof(uint64_t);
@@ -518,6 +553,10 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	r->first_seq = ev->first_tag ? ev->first_tag : w->cur_seq;
 	r->ts_us = ev->ts_us;
 	r->text_hash = text_hash;
+	r->keys = keys;
+	r->fleet_caller = fleet_h[0];
+	r->fleet_callee = fleet_h[1];
+	r->fleet_pair = fleet_h[2];
 	r->slot = w->slot;
 	r->content = (int16_t)content;
 	r->bh_kind = kind;
@@ -631,18 +670,12 @@ static const char *lead_category(const struct afgw_verdict *v)
  * Returns the AFGW_BH_* bits that only the fleet gave.
  */
 static unsigned fleet_observe(struct afgw_pipeline *p, const struct afgw_bh_msg *m,
-			      struct afgw_bh_result *res)
+			      const struct out_rec *r, struct afgw_bh_result *res)
 {
 	struct afgw_fleet *f = p->fleet;
 	afgw_fleet_tick(f, m->ts_us);
 	bool has_caller = !afgw_str_empty(m->caller), has_callee = !afgw_str_empty(m->callee);
-	uint64_t hc = 0, he = 0, hp = 0;
-	if (has_caller)
-		hc = afgw_fleet_hash(AFGW_FLEET_HASH_INIT, m->caller.p, m->caller.len);
-	if (has_callee)
-		he = afgw_fleet_hash(AFGW_FLEET_HASH_INIT, m->callee.p, m->callee.len);
-	if (has_caller && has_callee)
-		hp = afgw_fleet_hash(afgw_fleet_hash(hc, "", 1), m->callee.p, m->callee.len);
+	uint64_t hc = r->fleet_caller, he = r->fleet_callee, hp = r->fleet_pair;
 
 	if (m->kind == AFGW_BH_INVITE && has_caller && has_callee) {
 		afgw_fleet_note(f, AFGW_FLEET_MASS_CALLING, hc, he, m->ts_us);
@@ -837,13 +870,14 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 		.callee = callee,
 		.call_id = call_id,
 		.text_hash = r->text_hash,
+		.keys = &r->keys,
 	};
 	struct afgw_bh_result bres = { 0 };
 	if (p->bh)
 		afgw_behaviour_observe(p->bh, &bm, &bres);
 	unsigned fleet_only = 0;
 	if (p->fleet)
-		fleet_only = fleet_observe(p, &bm, &bres);
+		fleet_only = fleet_observe(p, &bm, r, &bres);
 
 	bool scanned = r->flags & OUT_SCANNED;
 	if (!scanned)
@@ -1052,6 +1086,15 @@ static void *worker_main(void *arg)
 	}
 }
 
+/* A thread's CPU time so far (0 if its clock cannot be read). */
+static uint64_t cpu_ns(clockid_t c)
+{
+	struct timespec t;
+	if (clock_gettime(c, &t) != 0)
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 /* A match worker for rs with the configured cache of text results. */
 static int new_match_worker(const struct afgw_pipeline *p, const struct afgw_ruleset *rs,
 			    struct afgw_match_worker **out)
@@ -1089,6 +1132,9 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->verdict_ud = o->verdict_ud;
 	p->n = cfg->workers;
 	p->threaded = p->n > 1;
+	if (pthread_getcpuclockid(pthread_self(), &p->capture_clock) != 0)
+		p->capture_clock = CLOCK_THREAD_CPUTIME_ID;
+	p->capture_cpu0 = cpu_ns(p->capture_clock);
 	p->st.workers = p->n;
 	waiter_init(&p->main_wait);
 	atomic_init(&p->armed, 0);
@@ -1509,6 +1555,13 @@ void afgw_pipeline_stats(const struct afgw_pipeline *p, struct afgw_pipeline_sta
 	s->ruleset = p->cur ? afgw_ruleset_serial(p->cur->rs) : 0;
 	for (unsigned i = 0; i < p->n; i++)
 		s->worker_frames[i] = p->w[i].frames;
+	s->capture_cpu_ns = cpu_ns(p->capture_clock) - p->capture_cpu0;
+	for (unsigned i = 0; i < p->n; i++) {
+		clockid_t c;
+		s->worker_cpu_ns[i] = 0;
+		if (p->w[i].started && pthread_getcpuclockid(p->w[i].thread, &c) == 0)
+			s->worker_cpu_ns[i] = cpu_ns(c);
+	}
 	s->rebind_ns_max = 0;
 	for (unsigned i = 0; i < p->n; i++) {
 		uint64_t v = atomic_load(&p->w[i].rebind_ns_max);

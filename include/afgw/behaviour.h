@@ -56,6 +56,21 @@ enum {
 	AFGW_BH_CALL_AND_SMS = 1u << 3,
 };
 
+/*
+ * The hashes afgw_behaviour_observe() keys its tables by: a pure function
+ * of the message's caller, callee and Call-ID, so that a worker thread
+ * can compute them ahead of the score stage (afgw_behaviour_keys).
+ * h 0: that field is empty.
+ */
+struct afgw_bh_key {
+	uint64_t h;
+	uint32_t chk;
+};
+
+struct afgw_bh_keys {
+	struct afgw_bh_key caller, callee, call_id;
+};
+
 struct afgw_bh_msg {
 	uint64_t ts_us;
 	enum afgw_bh_kind kind;
@@ -63,6 +78,7 @@ struct afgw_bh_msg {
 	struct afgw_str callee;     /* canonical callee / SMS recipient; may be empty */
 	struct afgw_str call_id;    /* SIP Call-ID (pairs INVITE, CANCEL and responses) */
 	uint64_t text_hash;         /* SMS: hash of the normalized text; 0 if none */
+	const struct afgw_bh_keys *keys; /* afgw_behaviour_keys() of this message, or NULL */
 };
 
 struct afgw_bh_result {
@@ -106,6 +122,10 @@ void afgw_behaviour_free(struct afgw_behaviour *b);
  */
 void afgw_behaviour_observe(struct afgw_behaviour *b, const struct afgw_bh_msg *m,
 			    struct afgw_bh_result *res);
+
+/* m's keys (m->keys is not read).  Pure: any thread. */
+void afgw_behaviour_keys(const struct afgw_bh_msg *m, struct afgw_bh_keys *k);
+
 
 void afgw_behaviour_counters(const struct afgw_behaviour *b, uint64_t out[AFGW_BH_C_COUNT]);
 const char *afgw_behaviour_counter_name(enum afgw_bh_counter c);

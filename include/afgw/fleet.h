@@ -103,10 +103,14 @@ void afgw_fleet_flush(struct afgw_fleet *f);
 
 /*
  * Whether key is flagged fleet-wide at ts_us; *count gets the latest
- * fleet-wide count of its window (0 if unknown).
+ * fleet-wide count of its window (0 if unknown, and for a key that has
+ * never been flagged: afgw_fleet_count tells those).
  */
 bool afgw_fleet_flagged(const struct afgw_fleet *f, enum afgw_fleet_kind kind, uint64_t key,
 			uint64_t ts_us, unsigned *count);
+
+/* The latest fleet-wide count of key's window, flagged or not (0 if unknown). */
+unsigned afgw_fleet_count(const struct afgw_fleet *f, enum afgw_fleet_kind kind, uint64_t key);
 
 void afgw_fleet_counters(const struct afgw_fleet *f, uint64_t out[AFGW_FLEET_C_COUNT]);
 const char *afgw_fleet_counter_name(enum afgw_fleet_counter c);

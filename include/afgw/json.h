@@ -64,6 +64,13 @@ char *afgw_jbuf_room(struct afgw_jbuf *b, size_t n);
  */
 char *afgw_json_put_str(char *o, const char *p, size_t n, bool unfold);
 
+/* Most bytes afgw_json_put_int() writes. */
+#define AFGW_JSON_INT_MAX 20
+
+/* v in decimal at o, which has room for AFGW_JSON_INT_MAX bytes.  Returns the end. */
+char *afgw_json_put_int(char *o, long long v);
+char *afgw_json_put_uint(char *o, unsigned long long v);
+
 /* "2026-11-21T08:00:00.123456Z" into out (at least 28 bytes). */
 size_t afgw_rfc3339_us(uint64_t ts_us, char *out, size_t cap);
 

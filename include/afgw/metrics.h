@@ -49,6 +49,9 @@ void afgw_metrics_counter(struct afgw_metrics_buf *b, const char *name, const ch
 			  const char *const *labels, uint64_t value);
 void afgw_metrics_gauge(struct afgw_metrics_buf *b, const char *name, const char *help,
 			const char *const *labels, double value);
+/* A counter whose value is not whole (seconds): printed as a gauge is. */
+void afgw_metrics_counter_f(struct afgw_metrics_buf *b, const char *name, const char *help,
+			    const char *const *labels, double value);
 
 struct afgw_metrics_ops {
 	void *ud;

@@ -113,6 +113,10 @@ struct afgw_pipeline_stats {
 	uint64_t ruleset;               /* serial of the current rule set (0: none) */
 	uint64_t rebind_ns_max;         /* longest a worker stopped to change rule sets */
 	uint64_t worker_frames[AFGW_PIPELINE_WORKERS_MAX]; /* frames given to each worker */
+	/* CPU time since the pipeline started: of the thread that made it (capture, dispatch
+	   and the score stage; with one worker, everything), and of each worker thread */
+	uint64_t capture_cpu_ns;
+	uint64_t worker_cpu_ns[AFGW_PIPELINE_WORKERS_MAX];
 	bool write_failed;
 };
 

@@ -301,6 +301,8 @@ def body(afgw, ctl, work, redis, procs):
           "metrics: the replica follows the feed (lag %.1f s)" % lag)
     check(metric(text, "afgw_worker_frames_total") == metric(text, "afgw_capture_received_total"),
           "metrics: the workers' frames add up to the frames captured")
+    check(metric(text, "afgw_thread_cpu_seconds_total", thread="capture") > 0,
+          "metrics: the capture thread's CPU time")
     print("tap: metrics say %d messages, %d verdicts (%d block), %d unscanned, %d frames "
           "captured" % (msgs, verdicts, metric(text, "afgw_verdicts_total", action="block"),
                         unscanned, metric(text, "afgw_capture_received_total")))

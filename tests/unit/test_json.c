@@ -1,4 +1,6 @@
 /* test_json.c - the JSON writer: escaping, invalid UTF-8, structure. */
+#include <stdint.h>
+
 #include "afgw/json.h"
 #include "check.h"
 
@@ -48,6 +50,17 @@ int main(void)
 	afgw_jbuf_reset(&b);
 	afgw_json_str(&b, NULL, 3);
 	check_out(&b, "null");
+
+	/* Numbers written in place: the extremes */
+	char num[AFGW_JSON_INT_MAX + 1];
+	*afgw_json_put_int(num, INT64_MIN) = '\0';
+	CHECK_CSTR(num, "-9223372036854775808");
+	*afgw_json_put_int(num, 0) = '\0';
+	CHECK_CSTR(num, "0");
+	*afgw_json_put_int(num, -7) = '\0';
+	CHECK_CSTR(num, "-7");
+	*afgw_json_put_uint(num, UINT64_MAX) = '\0';
+	CHECK_CSTR(num, "18446744073709551615");
 
 	CHECK(afgw_utf8_valid("\xe6\x82\xa8", 3));
 	CHECK(!afgw_utf8_valid("\xe6\x82", 2));

@@ -5,6 +5,7 @@
  * second way (integer arithmetic on the complements), plus the allow
  * lists, thresholds, reason order and the verdict JSON.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -214,6 +215,37 @@ static void test_json(void)
 	CHECK_CSTR(b.p, "{\"verdict\":{\"action\":\"block\",\"score\":90,\"reasons\":[{\"source\":"
 		       "\"reputation\",\"id\":\"blacklist\",\"category\":\"police\",\"weight\":90}],"
 		       "\"ruleset\":3}}");
+
+	/* After another key; reasons of every kind, a quote in a category, no category,
+	 * a negative weight, the largest serial */
+	struct afgw_verdict w = { .action = AFGW_WARN, .score = 55, .ruleset = UINT64_MAX };
+	w.reason[w.n_reasons++] = (struct afgw_reason){ "rule", "zh.police.safe_account",
+							"impersonate_\"police", 40 };
+	w.reason[w.n_reasons++] = (struct afgw_reason){ "rule", "ctx.zh.bank_code", NULL, -20 };
+	w.reason[w.n_reasons++] = (struct afgw_reason){ "behaviour", "wangiri", "", 35 };
+	afgw_jbuf_reset(&b);
+	afgw_json_obj_begin(&b);
+	afgw_json_key(&b, "ts");
+	afgw_json_int(&b, 1);
+	afgw_verdict_json(&b, &w);
+	afgw_json_obj_end(&b);
+	afgw_json_raw(&b, "", 1);
+	CHECK_CSTR(b.p, "{\"ts\":1,\"verdict\":{\"action\":\"warn\",\"score\":55,\"reasons\":["
+		       "{\"source\":\"rule\",\"id\":\"zh.police.safe_account\",\"category\":"
+		       "\"impersonate_\\\"police\",\"weight\":40},"
+		       "{\"source\":\"rule\",\"id\":\"ctx.zh.bank_code\",\"category\":\"\",\"weight\":-20},"
+		       "{\"source\":\"behaviour\",\"id\":\"wangiri\",\"category\":\"\",\"weight\":35}],"
+		       "\"ruleset\":18446744073709551615}}");
+
+	/* allow, no reasons */
+	struct afgw_verdict a = { .action = AFGW_ALLOW, .score = 0, .ruleset = 0 };
+	afgw_jbuf_reset(&b);
+	afgw_json_obj_begin(&b);
+	afgw_verdict_json(&b, &a);
+	afgw_json_obj_end(&b);
+	afgw_json_raw(&b, "", 1);
+	CHECK_CSTR(b.p, "{\"verdict\":{\"action\":\"allow\",\"score\":0,\"reasons\":[],"
+		       "\"ruleset\":0}}");
 	afgw_jbuf_fini(&b);
 }
 
