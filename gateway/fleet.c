@@ -33,10 +33,11 @@
  * The owner's table of counts is fixed-size, in buckets of 8 slots: a key
  * lives in its bucket's first free slot, and a full bucket replaces the
  * slot whose flag ends first.  The keys sit in an array of their own, one
- * cache line per bucket, and slots are never emptied, so a lookup (four
- * per message, most of them for keys never counted) reads one line and
- * stops at the first free slot.  Losing an entry only loses a fleet flag
- * early: the local detectors still run.
+ * cache line per bucket, and slots are never emptied, so a lookup reads
+ * one line and stops at the first free slot.  Most of the four lookups a
+ * message makes are for keys that were never flagged, and a small bitmap
+ * of the flagged ones answers those without reading the table.  Losing an
+ * entry only loses a fleet flag early: the local detectors still run.
  *
  * Not here: the local detectors (behaviour.c), the weights (score.c).
  */
