@@ -166,7 +166,7 @@ static struct {
 	char pad[AFGW_MATCH_TEXT_MAX + VARIANT_IN_MAX * 4 + 16];
 	bool verbose;                  /* FZ_VERBOSE set: a summary at exit */
 	struct {
-		unsigned long scans, cached, hits, over15, dropped, truncated, located, rechecked;
+		unsigned long scans, cached, hits, over_cap, dropped, truncated, located, rechecked;
 		unsigned long rebinds;
 	} st;
 } g;
@@ -193,7 +193,7 @@ static void cleanup(void)
 			"fuzz_match: %lu scan pairs, %lu from the cache, %lu with hits, %lu over %d "
 			"hits, %lu with dropped hits, %lu truncated, %lu regex hits located "
 			"(%lu rescanned), %lu rebinds\n",
-			g.st.scans, g.st.cached, g.st.hits, g.st.over15, CACHE_HITS_MAX, g.st.dropped,
+			g.st.scans, g.st.cached, g.st.hits, g.st.over_cap, CACHE_HITS_MAX, g.st.dropped,
 			g.st.truncated, g.st.located, g.st.rechecked, g.st.rebinds);
 	for (int k = 0; k < 2; k++) {
 		afgw_match_worker_free(g.cw[k]);
@@ -652,7 +652,7 @@ static void scan_both(unsigned si, unsigned k, const struct msg *m, struct afgw_
 	g.st.scans++;
 	g.st.cached += g.b.cached;
 	g.st.hits += g.a.n_hits > 0;
-	g.st.over15 += g.a.n_hits > CACHE_HITS_MAX;
+	g.st.over_cap += g.a.n_hits > CACHE_HITS_MAX;
 	g.st.dropped += g.a.dropped > 0;
 	g.st.truncated += g.a.truncated;
 	for (unsigned i = 0; i < g.a.n_hits; i++)

@@ -200,7 +200,7 @@ static void cases(void)
 	CHECK(!b.cached && hit_of(&b, "t.safe")); /* evicted, scanned again */
 
 	/* too long to keep: scanned every time */
-	char longt[700];
+	char longt[AFGW_MATCH_CACHE_TEXT_MAX + 220];
 	memset(longt, 'a', sizeof(longt));
 	memcpy(longt + 300, "安全账户", strlen("安全账户"));
 	CHECK(scan(w, longt, sizeof(longt), NULL, &a) == 0);
@@ -255,9 +255,10 @@ static void cases(void)
 /* More hits than a slot keeps: scanned in full every time. */
 static void many_hits(void)
 {
-	char y[8192];
+	enum { N = AFGW_MATCH_CACHE_HITS_MAX + 5 };
+	char y[16384];
 	size_t o = (size_t)snprintf(y, sizeof(y), "rules:\n");
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < N; i++)
 		o += (size_t)snprintf(y + o, sizeof(y) - o,
 				      "  - {id: r%d, kind: text, pattern: 'w%02d', weight: 1, category: c,\n"
 				      "     desc_zh: a, desc_en: a}\n",
@@ -268,11 +269,11 @@ static void many_hits(void)
 	if (!rs || afgw_match_worker_new(rs, 86, &w) != 0)
 		return;
 	CHECK(afgw_match_worker_cache(w, 16) == 0);
-	char t[256];
+	char t[512];
 	size_t n = 0;
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < N; i++)
 		n += (size_t)snprintf(t + n, sizeof(t) - n, "w%02d ", i);
-	CHECK(scan(w, t, n, NULL, &a) == 0 && a.n_hits == 20);
+	CHECK(scan(w, t, n, NULL, &a) == 0 && a.n_hits == N);
 	CHECK(scan(w, t, n, NULL, &b) == 0 && !b.cached && same(&a, &b));
 	afgw_match_worker_free(w);
 	afgw_ruleset_free(rs);
