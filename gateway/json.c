@@ -394,35 +394,26 @@ char *afgw_json_put_uint(char *o, unsigned long long v)
 
 char *afgw_json_put_int(char *o, long long v)
 {
-	char t[24];
-	char *e = t + sizeof(t);
 	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-	char *p = utoa_end(u, e);
 	if (v < 0)
-		*--p = '-';
-	memcpy(o, p, (size_t)(e - p));
-	return o + (e - p);
+		*o++ = '-';
+	return afgw_json_put_uint(o, u);
 }
 
 void afgw_json_int(struct afgw_jbuf *b, long long v)
 {
-	char t[24];
-	char *e = t + sizeof(t);
-	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-	char *p = utoa_end(u, e);
-	if (v < 0)
-		*--p = '-';
+	char t[AFGW_JSON_INT_MAX];
+	char *e = afgw_json_put_int(t, v);
 	comma(b);
-	put(b, p, (size_t)(e - p));
+	put(b, t, (size_t)(e - t));
 }
 
 void afgw_json_uint(struct afgw_jbuf *b, unsigned long long v)
 {
-	char t[24];
-	char *e = t + sizeof(t);
-	char *p = utoa_end(v, e);
+	char t[AFGW_JSON_INT_MAX];
+	char *e = afgw_json_put_uint(t, v);
 	comma(b);
-	put(b, p, (size_t)(e - p));
+	put(b, t, (size_t)(e - t));
 }
 
 void afgw_json_bool(struct afgw_jbuf *b, bool v)

@@ -1598,15 +1598,17 @@ static bool holds(const struct cache_slot *s, const struct afgw_match_worker *w)
 	       memcmp(s->text, w->nb.text, s->len) == 0;
 }
 
-/* The text side of c->res from the set, if one of its slots holds this very text. */
-static struct cache_slot *cache_restore(struct scan_ctx *c, struct cache_slot *set)
+/*
+ * The text side of c->res from slot: its hits, and P, N and the strongest
+ * weight.  pos: where the exact-text level placed each hit, or NULL to
+ * place them as a scan does (text kinds by map_text_hits() later, the
+ * others through the offset map now).
+ */
+static void restore_hits(struct scan_ctx *c, const struct cache_slot *slot,
+			 const struct raw_pos *pos)
 {
 	struct afgw_match_worker *w = c->w;
 	struct afgw_match_result *res = c->res;
-	struct cache_slot *slot = holds(&set[0], w) ? &set[0] : holds(&set[1], w) ? &set[1] : NULL;
-	if (!slot)
-		return NULL;
-	slot->used = ++w->cache_clock;
 	for (uint32_t i = 0; i < slot->n_hits; i++) {
 		const struct cache_hit *ch = &slot->hit[i];
 		const struct afgw_rule *r = &w->rs->rules.rule[ch->rule];
@@ -1615,6 +1617,13 @@ static struct cache_slot *cache_restore(struct scan_ctx *c, struct cache_slot *s
 		h->rule = ch->rule;
 		h->r = r;
 		h->item = ch->item;
+		if (pos) {
+			h->norm_start = pos[i].norm_start;
+			h->norm_end = pos[i].norm_end;
+			h->start = pos[i].start;
+			h->end = pos[i].end;
+			continue;
+		}
 		h->norm_start = ch->norm_start;
 		h->norm_end = ch->norm_end;
 		h->start = h->end = 0; /* text kinds: map_text_hits() */
@@ -1624,6 +1633,17 @@ static struct cache_slot *cache_restore(struct scan_ctx *c, struct cache_slot *s
 	res->positive = slot->positive;
 	res->negative = slot->negative;
 	c->strongest = slot->strongest;
+}
+
+/* The text side of c->res from the set, if one of its slots holds this very text. */
+static struct cache_slot *cache_restore(struct scan_ctx *c, struct cache_slot *set)
+{
+	struct afgw_match_worker *w = c->w;
+	struct cache_slot *slot = holds(&set[0], w) ? &set[0] : holds(&set[1], w) ? &set[1] : NULL;
+	if (!slot)
+		return NULL;
+	slot->used = ++w->cache_clock;
+	restore_hits(c, slot, NULL);
 	return slot;
 }
 
@@ -1660,21 +1680,7 @@ static bool raw_restore(struct scan_ctx *c, struct raw_slot *set, uint64_t hash,
 	if (slot->stamp != rs->stamp)
 		return false; /* the normalized text's slot was refilled */
 	rs->used = slot->used = ++w->cache_clock;
-	for (uint32_t i = 0; i < slot->n_hits; i++) {
-		const struct cache_hit *ch = &slot->hit[i];
-		struct afgw_match_hit *h = &res->hit[res->n_hits++];
-		w->seen[ch->rule] = w->epoch;
-		h->rule = ch->rule;
-		h->r = &w->rs->rules.rule[ch->rule];
-		h->item = ch->item;
-		h->norm_start = rs->pos[i].norm_start;
-		h->norm_end = rs->pos[i].norm_end;
-		h->start = rs->pos[i].start;
-		h->end = rs->pos[i].end;
-	}
-	res->positive = slot->positive;
-	res->negative = slot->negative;
-	c->strongest = slot->strongest;
+	restore_hits(c, slot, rs->pos);
 	res->norm = slot->text;
 	res->norm_len = slot->len;
 	return true;

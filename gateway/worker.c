@@ -469,8 +469,6 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	 * the keys of behaviour's tables and of the fleet's counts.
 	 */
 	struct afgw_bh_msg bm = {
-		.ts_us = ev->ts_us,
-		.kind = (enum afgw_bh_kind)kind,
 		.caller = afgw_str_make(caller ? caller->canon : NULL, caller_len),
 		.callee = afgw_str_make(callee ? callee->canon : NULL, callee_len),
 		.call_id = afgw_str_make(ev->sip ? ev->sip->call_id.p : NULL, callid_len),

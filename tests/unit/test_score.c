@@ -194,6 +194,20 @@ static void test_reasons(void)
 	CHECK_INT(v.dropped, 41 - AFGW_SCORE_REASONS_MAX);
 }
 
+/* v's verdict JSON in an object, after a "ts" key when after_key; NUL-terminated in b. */
+static void render(struct afgw_jbuf *b, const struct afgw_verdict *v, bool after_key)
+{
+	afgw_jbuf_reset(b);
+	afgw_json_obj_begin(b);
+	if (after_key) {
+		afgw_json_key(b, "ts");
+		afgw_json_int(b, 1);
+	}
+	afgw_verdict_json(b, v);
+	afgw_json_obj_end(b);
+	afgw_json_raw(b, "", 1);
+}
+
 static void test_json(void)
 {
 	struct afgw_config_score sc;
@@ -208,10 +222,7 @@ static void test_json(void)
 	afgw_score(&sc, &in, &v);
 	struct afgw_jbuf b;
 	afgw_jbuf_init(&b);
-	afgw_json_obj_begin(&b);
-	afgw_verdict_json(&b, &v);
-	afgw_json_obj_end(&b);
-	afgw_json_raw(&b, "", 1);
+	render(&b, &v, false);
 	CHECK_CSTR(b.p, "{\"verdict\":{\"action\":\"block\",\"score\":90,\"reasons\":[{\"source\":"
 		       "\"reputation\",\"id\":\"blacklist\",\"category\":\"police\",\"weight\":90}],"
 		       "\"ruleset\":3}}");
@@ -223,13 +234,7 @@ static void test_json(void)
 							"impersonate_\"police", 40 };
 	w.reason[w.n_reasons++] = (struct afgw_reason){ "rule", "ctx.zh.bank_code", NULL, -20 };
 	w.reason[w.n_reasons++] = (struct afgw_reason){ "behaviour", "wangiri", "", 35 };
-	afgw_jbuf_reset(&b);
-	afgw_json_obj_begin(&b);
-	afgw_json_key(&b, "ts");
-	afgw_json_int(&b, 1);
-	afgw_verdict_json(&b, &w);
-	afgw_json_obj_end(&b);
-	afgw_json_raw(&b, "", 1);
+	render(&b, &w, true);
 	CHECK_CSTR(b.p, "{\"ts\":1,\"verdict\":{\"action\":\"warn\",\"score\":55,\"reasons\":["
 		       "{\"source\":\"rule\",\"id\":\"zh.police.safe_account\",\"category\":"
 		       "\"impersonate_\\\"police\",\"weight\":40},"
@@ -239,11 +244,7 @@ static void test_json(void)
 
 	/* allow, no reasons */
 	struct afgw_verdict a = { .action = AFGW_ALLOW, .score = 0, .ruleset = 0 };
-	afgw_jbuf_reset(&b);
-	afgw_json_obj_begin(&b);
-	afgw_verdict_json(&b, &a);
-	afgw_json_obj_end(&b);
-	afgw_json_raw(&b, "", 1);
+	render(&b, &a, false);
 	CHECK_CSTR(b.p, "{\"verdict\":{\"action\":\"allow\",\"score\":0,\"reasons\":[],"
 		       "\"ruleset\":0}}");
 	afgw_jbuf_fini(&b);
