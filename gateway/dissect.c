@@ -9,6 +9,11 @@
  * one is decided by port, or else by the first bytes (a SIP start line or
  * a plausible SMPP header).
  *
+ * A SIP MESSAGE is an SMS too: its text/plain body is the text, and an
+ * application/vnd.3gpp.sms body (SMS over IP) is an RP message whose
+ * TPDU (sms_tpdu.c) is decoded like an SMPP short message below, its
+ * parts joined the same way.
+ *
  * SMPP PDUs that carry a short message become SMS: the user data header
  * is read, the text decoded to UTF-8, and concatenated parts (UDH 8/16-bit
  * references, or sar_* TLVs) are held in sms_concat.c until the message is
@@ -53,7 +58,9 @@ struct sms_meta {
 	char op[16];
 	uint8_t data_coding;
 	bool valid;
+	bool sip;                /* a part of a 3GPP SMS in a SIP MESSAGE, not an SMPP PDU */
 	uint32_t smpp_anomalies;
+	uint32_t sip_anomalies, pdu_anomalies; /* the SIP message's and the RP / TPDU's */
 	uint8_t from_ton, to_ton;
 	char from_raw[66], to_raw[66];
 	uint8_t from_raw_len, to_raw_len;
@@ -275,11 +282,11 @@ static bool uri_number(struct afgw_dissect *d, const struct afgw_sip_uri *u, cha
 	return true;
 }
 
-static bool body_is_text(const struct afgw_sip_msg *m)
+/* The media type of a Content-Type, without parameters or blanks around it. */
+static struct afgw_str media_type(struct afgw_str ct)
 {
-	struct afgw_str ct = m->content_type;
 	if (afgw_str_empty(ct))
-		return true;
+		return afgw_str_make("", 0);
 	size_t n = ct.len;
 	while (n && (ct.p[n - 1] == ' ' || ct.p[n - 1] == '\t'))
 		n--;
@@ -288,14 +295,18 @@ static bool body_is_text(const struct afgw_sip_msg *m)
 		n = (size_t)(semi - ct.p);
 	while (n && (ct.p[n - 1] == ' ' || ct.p[n - 1] == '\t'))
 		n--;
-	return afgw_str_caseeq(afgw_str_make(ct.p, n), "text/plain");
+	return afgw_str_make(ct.p, n);
 }
+
+static bool sip_sms_pdu(struct afgw_dissect *d, const struct afgw_sip_msg *m,
+			struct afgw_event *ev, struct afgw_sms_pdu *pdu);
 
 static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 {
 	struct afgw_event ev;
 	char from_raw[128], to_raw[128], pai_raw[128];
 	struct afgw_str pai_s;
+	struct afgw_sms_pdu pdu;
 
 	event_clear(&ev);
 	fill_addrs(d, &ev);
@@ -316,11 +327,18 @@ static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 	ev.has_pai = m->pai.present &&
 		     uri_number(d, &m->pai.parsed, pai_raw, sizeof(pai_raw), &pai_s, &ev.pai);
 
-	if (m->is_request && afgw_str_eq(m->method, "MESSAGE")) {
+	struct afgw_str media = media_type(m->content_type);
+	if (m->is_request && afgw_str_eq(m->method, "MESSAGE") &&
+	    afgw_str_caseeq(media, "application/vnd.3gpp.sms")) {
+		if (!sip_sms_pdu(d, m, &ev, &pdu))
+			return; /* one part of a concatenated SMS, held */
+		if (ev.is_sms)
+			d->c[AFGW_C_SMS_MESSAGES]++;
+	} else if (m->is_request && afgw_str_eq(m->method, "MESSAGE")) {
 		ev.is_sms = true;
 		ev.op = "sip_message";
 		ev.parts = 1;
-		if (body_is_text(m)) {
+		if (media.len == 0 || afgw_str_caseeq(media, "text/plain")) {
 			ev.text = m->body.p ? m->body.p : "";
 			ev.text_len = m->body.len;
 			if (!afgw_utf8_valid(ev.text, ev.text_len)) {
@@ -328,7 +346,7 @@ static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 				d->c[AFGW_C_SMS_INVALID_CHARS]++;
 			}
 		} else {
-			/* 3GPP SMS-over-IP RP-DATA is not decoded yet: flagged, not guessed. */
+			/* some other body (an image, a CPIM wrapper): flagged, not guessed */
 			ev.binary = true;
 			add_anomaly(&ev, "unsupported_content_type");
 			d->c[AFGW_C_SMS_BINARY]++;
@@ -496,7 +514,7 @@ static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afg
 	ev.first_tag = mt->tag;
 	ev.part_tags = tags;
 	ev.n_part_tags = parts;
-	ev.proto = AFGW_PROTO_SMPP;
+	ev.proto = mt->sip ? AFGW_PROTO_SIP : AFGW_PROTO_SMPP;
 	ev.tcp = mt->tcp;
 	ev.src_ip = mt->src_ip;
 	ev.dst_ip = mt->dst_ip;
@@ -506,6 +524,12 @@ static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afg
 	for (unsigned b = 0; b < AFGW_SMPP_ANOMALY_COUNT; b++)
 		if (mt->smpp_anomalies & (1u << b))
 			add_anomaly(&ev, afgw_smpp_anomaly_name(1u << b));
+	for (uint32_t bits = mt->sip_anomalies; bits; bits &= bits - 1)
+		add_anomaly(&ev, afgw_sip_anomaly_name(bits & (0u - bits)));
+	for (uint32_t bits = mt->pdu_anomalies; bits; bits &= bits - 1)
+		add_anomaly(&ev, afgw_sms_pdu_anomaly_name(bits & (0u - bits)));
+	if (mt->sip)
+		d->c[AFGW_C_SIP_SMS_JOINED]++;
 	ev.is_sms = true;
 	ev.op = mt->op;
 	ev.data_coding = mt->data_coding;
@@ -561,6 +585,193 @@ static void concat_release(struct afgw_dissect *d, bool flush)
 		d->drained_ms = d->now_us / 1000u;
 }
 
+/*
+ * The code units of SMS user data [p, p + n): the user data header (when
+ * udhi says there is one) is parsed into *udh and skipped, and GSM 7-bit
+ * text is unpacked into d->units when it is packed.  udl: the septets the
+ * sender declared, header included (TP-UDL: the text is always packed),
+ * or SIZE_MAX when there is no such count (SMPP: packed or not is told
+ * from the bytes, the count from the length).  Returns false when the
+ * header is malformed (counted); the units are then what follows it.
+ */
+static bool user_data(struct afgw_dissect *d, bool udhi, enum afgw_sms_alphabet a, size_t udl,
+		      const uint8_t *p, size_t n, struct afgw_sms_udh *udh, const uint8_t **units,
+		      size_t *nunits)
+{
+	bool ok = true;
+	memset(udh, 0, sizeof(*udh));
+	if (udhi && n) {
+		if (afgw_sms_udh_parse(p, n, udh) != 0 || udh->bad) {
+			d->c[AFGW_C_SMS_BAD_UDH]++;
+			ok = false;
+		}
+		size_t skip = udh->len <= n ? udh->len : n;
+		p += skip;
+		n -= skip;
+	}
+	*units = p;
+	*nunits = n;
+	bool declared = udl != SIZE_MAX;
+	if (a != AFGW_SMS_GSM7 || !(declared || afgw_sms_looks_packed(p, n)))
+		return ok;
+	/* Packed septets start on a septet boundary after the UDH. */
+	size_t hdr_bits = udh->present ? udh->len * 8 : 0;
+	unsigned fill = (unsigned)((7 - hdr_bits % 7) % 7);
+	size_t bits = n * 8 >= fill ? n * 8 - fill : 0;
+	size_t nsept = bits / 7;
+	if (declared) {
+		size_t hdr_sept = (hdr_bits + fill) / 7;
+		nsept = udl > hdr_sept ? udl - hdr_sept : 0;
+	}
+	*nunits = afgw_sms_unpack7(p, n, nsept, fill, d->units, UNIT_CAP);
+	/* With exactly 7 spare bits the last septet is padding: CR per
+	 * 23.038 §6.1.2.1.1, or zero from older senders. */
+	if (!declared && *nunits && bits % 7 == 0 &&
+	    (d->units[*nunits - 1] == 0x0d || d->units[*nunits - 1] == 0x00))
+		(*nunits)--;
+	*units = d->units;
+	return ok;
+}
+
+/*
+ * Hand one part of a concatenated SMS, described by *mt, to the concat
+ * table, keyed by its canonical numbers and reference.  Emits the message
+ * it completes and any the table evicted.  Returns false when the part
+ * cannot belong to any message (the caller screens it alone).
+ */
+static bool concat_part(struct afgw_dissect *d, const struct sms_meta *mt, uint16_t ref, bool ref16,
+			uint8_t total, uint8_t seq, enum afgw_sms_alphabet a, const uint8_t *units,
+			size_t nunits)
+{
+	struct afgw_number fa, ta;
+	afgw_number_canon(afgw_str_make(mt->from_raw, mt->from_raw_len), mt->from_ton,
+			  d->cfg.country_code, &fa);
+	afgw_number_canon(afgw_str_make(mt->to_raw, mt->to_raw_len), mt->to_ton,
+			  d->cfg.country_code, &ta);
+	struct afgw_concat_key key = {
+		.from = afgw_str_make(fa.canon, fa.len),
+		.to = afgw_str_make(ta.canon, ta.len),
+		.ref = ref,
+		.ref16 = ref16,
+		.total = total,
+	};
+	struct afgw_concat_done done;
+	int rc = afgw_concat_add(d->concat, &key, seq, a, units, nunits, mt, d->cur_tag,
+				 d->now_us / 1000u, &done);
+	if (rc == 1) {
+		const struct sms_meta *first = done.meta;
+		sms_emit(d, first, done.alphabet, done.units, done.len, done.parts, done.tags, false,
+			 done.mixed_alphabet, d->now_us);
+	}
+	/* Evicted messages come back through expire right away. */
+	concat_release(d, false);
+	return rc >= 0;
+}
+
+/*
+ * A SIP MESSAGE carrying an SMS over IP (TS 24.341): its body is an RP
+ * message, read by afgw_sms_rp_parse().  An RP-DATA with an SMS-SUBMIT
+ * or SMS-DELIVER makes ev an SMS whose parties are the SMS's own: the
+ * sender of a DELIVER is its TP-OA (the SIP From is the SMSC that relays
+ * it), the recipient of a SUBMIT its TP-DA (the SIP To is the SMSC); the
+ * other party stays the SIP header's.  RP-ACK / RP-ERROR / RP-SMMA and
+ * status reports or commands are signalling: ev stays a plain SIP event.
+ * A part of a concatenated SMS goes to the concat table like an SMPP
+ * part and comes out as one event when the message is whole: returns
+ * false then (ev is not to be emitted), true otherwise.
+ */
+static bool sip_sms_pdu(struct afgw_dissect *d, const struct afgw_sip_msg *m,
+			struct afgw_event *ev, struct afgw_sms_pdu *pdu)
+{
+	int rc = afgw_sms_rp_parse((const uint8_t *)m->body.p, m->body.len, pdu);
+	if (rc == 0 && (pdu->tp_type == AFGW_TP_NONE || pdu->tp_type == AFGW_TP_STATUS_REPORT ||
+			pdu->tp_type == AFGW_TP_COMMAND))
+		return true;
+	ev->is_sms = true;
+	ev->op = "sip_message";
+	ev->parts = 1;
+	if (rc < 0) {
+		add_anomaly(ev, "bad_sms_pdu");
+		pdu->anomalies = 0;
+	}
+	for (uint32_t bits = pdu->anomalies; bits; bits &= bits - 1)
+		add_anomaly(ev, afgw_sms_pdu_anomaly_name(bits & (0u - bits)));
+	if (rc < 0 || (pdu->anomalies & ~(uint32_t)AFGW_SMS_PDU_A_EXTRA))
+		ev->valid = false;
+	if (rc < 0 || !pdu->ud) {
+		/* no user data to read: flagged as not decoded */
+		ev->binary = true;
+		d->c[AFGW_C_SMS_BINARY]++;
+		return true;
+	}
+
+	const struct afgw_sms_addr *party = &pdu->party;
+	struct afgw_str raw = afgw_str_make(party->text, party->len);
+	if (pdu->tp_type == AFGW_TP_DELIVER) {
+		ev->from_raw = raw;
+		ev->has_from = true;
+		afgw_number_canon(raw, party->ton, d->cfg.country_code, &ev->from);
+	} else {
+		ev->to_raw = raw;
+		ev->has_to = true;
+		afgw_number_canon(raw, party->ton, d->cfg.country_code, &ev->to);
+	}
+	ev->data_coding = pdu->dcs;
+
+	enum afgw_sms_alphabet a = afgw_sms_alphabet_dcs(pdu->dcs);
+	struct afgw_sms_udh udh;
+	const uint8_t *units;
+	size_t nunits;
+	if (!user_data(d, pdu->udhi, a, a == AFGW_SMS_GSM7 ? pdu->udl : SIZE_MAX, pdu->ud,
+		       pdu->ud_len, &udh, &units, &nunits))
+		ev->valid = false;
+
+	if (udh.concat && !udh.bad && udh.total > 1) {
+		struct sms_meta mt;
+		afgw_zero(&mt, sizeof(mt));
+		mt.ts_us = ev->ts_us;
+		mt.tag = d->cur_tag;
+		mt.tcp = ev->tcp;
+		mt.src_ip = ev->src_ip;
+		mt.dst_ip = ev->dst_ip;
+		mt.src_port = ev->src_port;
+		mt.dst_port = ev->dst_port;
+		memcpy(mt.op, "sip_message", sizeof("sip_message"));
+		mt.data_coding = pdu->dcs;
+		mt.valid = ev->valid;
+		mt.sip = true;
+		mt.sip_anomalies = m->anomalies;
+		mt.pdu_anomalies = pdu->anomalies;
+		/* the SIP side's number has no TON; the TPDU's has */
+		mt.from_ton = pdu->tp_type == AFGW_TP_DELIVER ? party->ton : AFGW_TON_NONE;
+		mt.to_ton = pdu->tp_type == AFGW_TP_SUBMIT ? party->ton : AFGW_TON_NONE;
+		struct afgw_str none = afgw_str_make("", 0);
+		copy_raw(mt.from_raw, &mt.from_raw_len, ev->has_from ? ev->from_raw : none);
+		copy_raw(mt.to_raw, &mt.to_raw_len, ev->has_to ? ev->to_raw : none);
+		if (concat_part(d, &mt, udh.ref, udh.ref16, udh.total, udh.seq, a, units, nunits)) {
+			d->c[AFGW_C_SIP_SMS_PARTS]++;
+			return false;
+		}
+		ev->valid = false; /* a part no message can take: screened alone */
+	}
+	if (a == AFGW_SMS_BINARY) {
+		ev->binary = true;
+		d->c[AFGW_C_SMS_BINARY]++;
+		return true;
+	}
+	struct afgw_sms_decoded res;
+	afgw_sms_decode(a, units, nunits, d->text, TEXT_CAP, &res);
+	ev->text = d->text;
+	ev->text_len = res.len;
+	if (res.invalid) {
+		add_anomaly(ev, "invalid_text_encoding");
+		d->c[AFGW_C_SMS_INVALID_CHARS]++;
+	}
+	if (res.truncated)
+		add_anomaly(ev, "text_truncated");
+	return true;
+}
+
 static const char *sms_op(uint32_t id)
 {
 	switch (id) {
@@ -607,35 +818,13 @@ static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
 	struct afgw_str ud = pdu->has_message_payload && pdu->short_message.len == 0
 				     ? pdu->message_payload
 				     : pdu->short_message;
-	const uint8_t *p = (const uint8_t *)ud.p;
-	size_t n = ud.len;
-	struct afgw_sms_udh udh;
-	memset(&udh, 0, sizeof(udh));
-	if ((pdu->esm_class & 0x40) && n) {
-		if (afgw_sms_udh_parse(p, n, &udh) != 0 || udh.bad) {
-			d->c[AFGW_C_SMS_BAD_UDH]++;
-			mt.valid = false;
-		}
-		size_t skip = udh.len <= n ? udh.len : n;
-		p += skip;
-		n -= skip;
-	}
 	enum afgw_sms_alphabet a = afgw_sms_alphabet_smpp(pdu->data_coding);
-	const uint8_t *units = p;
-	size_t nunits = n;
-	if (a == AFGW_SMS_GSM7 && afgw_sms_looks_packed(p, n)) {
-		/* Packed septets start on a septet boundary after the UDH. */
-		unsigned fill = udh.present ? (unsigned)((7 - (udh.len * 8) % 7) % 7) : 0;
-		size_t bits = n * 8 >= fill ? n * 8 - fill : 0;
-		size_t nsept = bits / 7;
-		nunits = afgw_sms_unpack7(p, n, nsept, fill, d->units, UNIT_CAP);
-		/* With exactly 7 spare bits the last septet is padding: CR per
-		 * 23.038 §6.1.2.1.1, or zero from older senders. */
-		if (nunits && bits % 7 == 0 &&
-		    (d->units[nunits - 1] == 0x0d || d->units[nunits - 1] == 0x00))
-			nunits--;
-		units = d->units;
-	}
+	struct afgw_sms_udh udh;
+	const uint8_t *units;
+	size_t nunits;
+	if (!user_data(d, (pdu->esm_class & 0x40) != 0, a, SIZE_MAX, (const uint8_t *)ud.p, ud.len,
+		       &udh, &units, &nunits))
+		mt.valid = false;
 
 	bool concat = udh.concat && !udh.bad;
 	uint16_t ref = udh.ref;
@@ -649,29 +838,7 @@ static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
 		ref16 = true;
 	}
 	if (concat && total > 1) {
-		struct afgw_number fa, ta;
-		afgw_number_canon(afgw_str_make(mt.from_raw, mt.from_raw_len), mt.from_ton,
-				  d->cfg.country_code, &fa);
-		afgw_number_canon(afgw_str_make(mt.to_raw, mt.to_raw_len), mt.to_ton,
-				  d->cfg.country_code, &ta);
-		struct afgw_concat_key key = {
-			.from = afgw_str_make(fa.canon, fa.len),
-			.to = afgw_str_make(ta.canon, ta.len),
-			.ref = ref,
-			.ref16 = ref16,
-			.total = total,
-		};
-		struct afgw_concat_done done;
-		int rc = afgw_concat_add(d->concat, &key, seq, a, units, nunits, &mt, d->cur_tag,
-					 d->now_us / 1000u, &done);
-		if (rc == 1) {
-			const struct sms_meta *first = done.meta;
-			sms_emit(d, first, done.alphabet, done.units, done.len, done.parts, done.tags,
-				 false, done.mixed_alphabet, d->now_us);
-		}
-		/* Evicted messages come back through expire right away. */
-		concat_release(d, false);
-		if (rc >= 0)
+		if (concat_part(d, &mt, ref, ref16, total, seq, a, units, nunits))
 			return;
 		/* A part that cannot belong to any message: screen it alone. */
 		mt.valid = false;
@@ -1026,6 +1193,8 @@ const char *afgw_dissect_counter_name(enum afgw_dissect_counter c)
 		[AFGW_C_SIP_KEEPALIVES] = "sip_keepalives",
 		[AFGW_C_SIP_NOT_SIP] = "sip_not_sip",
 		[AFGW_C_SIP_STREAM_OVERFLOW] = "sip_stream_overflow",
+		[AFGW_C_SIP_SMS_PARTS] = "sip_sms_parts",
+		[AFGW_C_SIP_SMS_JOINED] = "sip_sms_joined",
 		[AFGW_C_SMPP_PDUS] = "smpp_pdus",
 		[AFGW_C_SMPP_INVALID] = "smpp_invalid",
 		[AFGW_C_SMPP_CONTROL] = "smpp_control",

@@ -170,4 +170,81 @@ int afgw_concat_release(struct afgw_concat *c, const struct afgw_concat_key *key
 
 void afgw_concat_get_stats(const struct afgw_concat *c, struct afgw_concat_stats *s);
 
+/* ---- SMS over IP: RP (3GPP TS 24.011) and TPDU (TS 23.040) --------------
+ * The body of a SIP MESSAGE with Content-Type application/vnd.3gpp.sms
+ * (TS 24.341) is an RP message; an RP-DATA carries a TPDU.  The parser
+ * reads both layers from one buffer; the user data stays a slice into it.
+ * gateway/sms_tpdu.c.
+ */
+
+/* RP-MTI (24.011 §8.2.2): the RP message and its direction. */
+enum afgw_rp_type {
+	AFGW_RP_DATA_MO = 0,   /* MS -> network: carries an SMS-SUBMIT (or a COMMAND) */
+	AFGW_RP_DATA_MT = 1,   /* network -> MS: carries an SMS-DELIVER (or a STATUS-REPORT) */
+	AFGW_RP_ACK_MO = 2,
+	AFGW_RP_ACK_MT = 3,
+	AFGW_RP_ERROR_MO = 4,
+	AFGW_RP_ERROR_MT = 5,
+	AFGW_RP_SMMA = 6,
+};
+
+/* The TPDU an RP-DATA carries (23.040 §9.2.3.1: TP-MTI read with the direction). */
+enum afgw_tp_type {
+	AFGW_TP_NONE = 0,      /* no TPDU (RP-ACK, RP-ERROR, RP-SMMA) */
+	AFGW_TP_DELIVER,       /* MT, TP-MTI 00 */
+	AFGW_TP_SUBMIT,        /* MO, TP-MTI 01 */
+	AFGW_TP_STATUS_REPORT, /* MT, TP-MTI 10 */
+	AFGW_TP_COMMAND,       /* MO, TP-MTI 10 */
+	AFGW_TP_RESERVED,      /* TP-MTI 11, or 01 MT / 00 MO (reports, which RP-DATA does not carry) */
+};
+
+/* An address of either layer, decoded: BCD digits ("0"-"9", '*', '#',
+ * 'a'-'c') or, with TON 5 (alphanumeric), the GSM 7-bit text as UTF-8.
+ * 20 semi-octets or 11 septets (of up to 3 UTF-8 bytes) at most. */
+#define AFGW_SMS_ADDR_MAX 40
+struct afgw_sms_addr {
+	uint8_t ton, npi;          /* TS 24.008 §10.5.4.7 / 23.040 §9.1.2.5: same values as SMPP's */
+	uint8_t len;               /* bytes of text */
+	char text[AFGW_SMS_ADDR_MAX];
+};
+
+/* Anomalies of afgw_sms_rp_parse (bits). */
+enum {
+	AFGW_SMS_PDU_A_TRUNCATED = 1u << 0,   /* a length runs past the data; what was read stands */
+	AFGW_SMS_PDU_A_BAD_ADDRESS = 1u << 1, /* an address length out of range or its digits malformed */
+	AFGW_SMS_PDU_A_UDL = 1u << 2,         /* TP-UDL says more than TP-UD holds, or more than 140 octets */
+	AFGW_SMS_PDU_A_EXTRA = 1u << 3,       /* bytes after the RP user data or after TP-UD */
+	AFGW_SMS_PDU_A_RESERVED = 1u << 4,    /* reserved RP-MTI, TP-MTI or TP-VPF */
+};
+
+struct afgw_sms_pdu {
+	enum afgw_rp_type rp_type;
+	uint8_t rp_ref;                 /* RP-Message Reference */
+	struct afgw_sms_addr rp_orig;   /* RP-Originator Address: the SMSC, MT only */
+	struct afgw_sms_addr rp_dest;   /* RP-Destination Address: the SMSC, MO only */
+	enum afgw_tp_type tp_type;
+	uint8_t tp_first;               /* first TPDU octet (MTI, UDHI, ...) */
+	bool udhi;                      /* TP-UDHI: TP-UD starts with a user data header */
+	uint8_t mr;                     /* TP-MR (SUBMIT) */
+	struct afgw_sms_addr party;     /* TP-OA (DELIVER) or TP-DA (SUBMIT) */
+	uint8_t pid, dcs;               /* TP-PID, TP-DCS */
+	uint8_t udl;                    /* TP-UDL as sent: septets for GSM 7-bit, else octets */
+	const uint8_t *ud;              /* TP-UD, header included: a slice into the input */
+	size_t ud_len;                  /* octets of TP-UD present */
+	uint32_t anomalies;             /* AFGW_SMS_PDU_A_* */
+};
+
+/*
+ * Parse an RP message (the body of an application/vnd.3gpp.sms MESSAGE)
+ * into *pdu, and the TPDU of an RP-DATA.  Returns 0 when the RP header
+ * was read (check rp_type and tp_type: only a DELIVER or SUBMIT has user
+ * data; anomalies say what was wrong), -EBADMSG when not even that fits
+ * (fewer than 2 bytes, or an RP-MTI above 6).  Nothing is allocated;
+ * pdu->ud points into p.  Thread: any.
+ */
+int afgw_sms_rp_parse(const uint8_t *p, size_t n, struct afgw_sms_pdu *pdu);
+
+/* The name of one AFGW_SMS_PDU_A_* bit, for an event's anomalies. */
+const char *afgw_sms_pdu_anomaly_name(uint32_t bit);
+
 #endif

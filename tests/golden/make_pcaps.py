@@ -307,6 +307,119 @@ def sip_ambiguous(out):
     p.close()
 
 
+# ---- SMS over IP (3GPP TS 24.341): SIP MESSAGE, application/vnd.3gpp.sms ----
+
+def bcd(digits):
+    """Semi-octets, low nibble first, 0xF filler (TS 23.040 9.1.2.3)."""
+    if len(digits) % 2:
+        digits += "F"
+    return bytes(int(digits[i + 1] + digits[i], 16) for i in range(0, len(digits), 2))
+
+
+def tp_address(digits, toa):
+    """TP-OA / TP-DA: semi-octet count, type of address, digits (23.040 9.1.2.5)."""
+    return bytes([len(digits), toa]) + bcd(digits)
+
+
+def pack7(septets, fill=0):
+    """GSM 7-bit packing (23.038 6.1.2.1.1), after `fill` zero bits."""
+    acc, n, out = 0, fill, bytearray()
+    for s in septets:
+        acc |= s << n
+        n += 7
+        while n >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            n -= 8
+    if n > fill or (n and septets):
+        out.append(acc & 0xFF)
+    return bytes(out)
+
+
+def alnum_address(text):
+    """An alphanumeric TP-OA: TON 5 (type 0xD0), GSM 7-bit packed, length in semi-octets."""
+    return bytes([(len(text) * 7 + 3) // 4, 0xD0]) + pack7([ord(c) for c in text])
+
+
+def deliver_gsm7(oa, septets, udh=b""):
+    """SMS-DELIVER (23.040 9.2.2.1): MTI 00, TP-UDHI when udh; PID 0, DCS 0 (GSM 7-bit)."""
+    fill = (7 - len(udh) * 8 % 7) % 7 if udh else 0
+    udl = (len(udh) * 8 + fill) // 7 + len(septets)
+    first = 0x04 | (0x40 if udh else 0)  # TP-MMS, TP-UDHI
+    scts = bytes.fromhex("62211180000000")  # 2026-11-12 08:00:00 +0
+    return bytes([first]) + oa + bytes([0x00, 0x00]) + scts + bytes([udl]) + udh + pack7(
+        septets, fill)
+
+
+def submit_ucs2(da, text, udh=b""):
+    """SMS-SUBMIT (23.040 9.2.2.2): MTI 01, TP-VPF relative; DCS 0x08 (UCS-2)."""
+    ud = udh + text.encode("utf-16-be")
+    first = 0x01 | 0x10 | (0x40 if udh else 0)
+    return bytes([first, 0x2A]) + da + bytes([0x00, 0x08, 0xA7, len(ud)]) + ud
+
+
+SMSC = bytes([0x91]) + bcd("8613800100500")  # +8613800100500, type international
+
+
+def rp_data_mo(ref, tpdu):
+    """RP-DATA MS->network (24.011 7.3.1.2): no originator, the SMSC as destination."""
+    return bytes([0x00, ref, 0x00, len(SMSC)]) + SMSC + bytes([len(tpdu)]) + tpdu
+
+
+def rp_data_mt(ref, tpdu):
+    """RP-DATA network->MS (24.011 7.3.1.1): the SMSC as originator, no destination."""
+    return bytes([0x01, ref, len(SMSC)]) + SMSC + bytes([0x00, len(tpdu)]) + tpdu
+
+
+SMS_MESSAGE = """MESSAGE {ruri} SIP/2.0
+Via: SIP/2.0/UDP 10.40.0.{host}:5060;branch=z9hG4bK3gpp{n}
+Max-Forwards: 70
+From: <{frm}>;tag=s{n}
+To: <{to}>
+Call-ID: 3gpp-{n}@10.40.0.{host}
+CSeq: {cseq} MESSAGE
+Content-Type: application/vnd.3gpp.sms
+Content-Length: {length}
+
+"""
+
+
+def sip_3gpp_sms(out):
+    """SMS over IP between an IMS core (10.40.0.1, the SMSC side) and phones."""
+    p = Pcap(os.path.join(out, "sip_3gpp_sms.pcap"))
+    smsc = "sip:+8613800100500@ims.mnc000.mcc460.3gppnetwork.org"
+    ue = "sip:+8613912345678@ims.mnc000.mcc460.3gppnetwork.org;user=phone"
+    ue2 = "tel:+8613700001111"
+    udh1 = bytes([0x05, 0x00, 0x03, 0x42, 0x02, 0x01])  # concat, 8-bit ref 0x42, part 1 of 2
+    udh2 = bytes([0x05, 0x00, 0x03, 0x42, 0x02, 0x02])  # part 2 of 2
+    gsm = lambda s: [ord(c) for c in s]
+    bodies = [
+        # 0: MO SUBMIT from ue, UCS-2, to 13800138000 (type 0x81: unknown, ISDN): fraud text
+        (ue, smsc, 2, rp_data_mo(1, submit_ucs2(tp_address("13800138000", 0x81),
+                                                "您的账户涉嫌洗钱，请立即将资金转入安全账户配合调查"))),
+        # 1: MT DELIVER to ue from the alphanumeric sender "ICBC", GSM 7-bit with
+        #    the extension table: 0x1B 0x65 is the euro sign, 0x1B 0x3C '['
+        (smsc, ue, 1, rp_data_mt(2, deliver_gsm7(alnum_address("ICBC"), gsm("Code 4821 ") +
+                                                 [0x1B, 0x65] + gsm("5 ") + [0x1B, 0x3C] +
+                                                 gsm("ok")))),
+        # 2, 3: MT DELIVER in two parts from +8617012345678 (type 0x91), joined into one SMS
+        (smsc, ue2, 1, rp_data_mt(3, deliver_gsm7(tp_address("8617012345678", 0x91),
+                                                  gsm("Your parcel is held, pay the fee "), udh1))),
+        (smsc, ue2, 1, rp_data_mt(4, deliver_gsm7(tp_address("8617012345678", 0x91),
+                                                  gsm("at parcel-fee.top today"), udh2))),
+        # 4: RP-ACK MS->network (RP-MTI 2): signalling, not an SMS
+        (ue, smsc, 2, bytes([0x02, 0x02])),
+        # 5: RP-DATA MT cut short inside the SMSC address
+        (smsc, ue, 1, bytes([0x01, 0x05, 0x08, 0x91, 0x68])),
+    ]
+    for n, (frm, to, host, body) in enumerate(bodies):
+        head = SMS_MESSAGE.format(ruri=to.split(";")[0], host=host, n=n, cseq=n + 1, frm=frm,
+                                  to=to, length=len(body))
+        src, dst = ("10.40.0.%d" % host, "10.40.0.%d" % (3 - host))
+        p.add(eth(ipv4(src, dst, 17, udp(5060, 5060, crlf(head) + body))))
+    p.close()
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     sip_udp_torture(out)
@@ -314,3 +427,4 @@ if __name__ == "__main__":
     sip_frag_vlan(out)
     smpp_sll2(out)
     sip_ambiguous(out)
+    sip_3gpp_sms(out)
