@@ -141,7 +141,8 @@ struct decode_out {
 
 static void decode_flush(struct decode_out *o)
 {
-	if (afgw_jbuf_failed(&o->jb) || fwrite(o->jb.p, 1, o->jb.len, o->out) != o->jb.len)
+	if (afgw_jbuf_failed(&o->jb) ||
+	    (o->jb.len && fwrite(o->jb.p, 1, o->jb.len, o->out) != o->jb.len))
 		o->write_failed = true;
 	afgw_jbuf_reset(&o->jb);
 }
