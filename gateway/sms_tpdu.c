@@ -99,14 +99,17 @@ static void type_of_address(uint8_t t, struct afgw_sms_addr *a)
 
 /*
  * An alphanumeric TP address (TON 5): nd semi-octets of GSM 7-bit packed
- * text, decoded to UTF-8 in a->text.  Trailing '@' (septet 0) that only
- * pads the last octet is dropped: a sender name does not end in '@'.
+ * text, decoded to UTF-8 in a->text.  nd should count the useful
+ * semi-octets, but some senders give whole octets: 7 characters then
+ * come with 14 semi-octets, whose last 7 bits are a zero septet ('@') of
+ * padding.  When the count ends exactly on a septet, a last '@' is taken
+ * for that padding (a sender name ending in '@' is the rarer case).
  */
 static bool alnum(const uint8_t *p, size_t nd, struct afgw_sms_addr *a)
 {
 	uint8_t sept[TP_ADDR_DIGITS_MAX];
 	size_t ns = afgw_sms_unpack7(p, (nd + 1) / 2, nd * 4 / 7, 0, sept, sizeof(sept));
-	while (ns && sept[ns - 1] == 0)
+	if (ns && (nd * 4) % 7 == 0 && nd % 2 == 0 && sept[ns - 1] == 0)
 		ns--;
 	struct afgw_sms_decoded res;
 	afgw_sms_decode(AFGW_SMS_GSM7, sept, ns, a->text, sizeof(a->text), &res);
@@ -122,16 +125,18 @@ static void tp_address(struct rd *r, struct afgw_sms_addr *a, uint32_t *anom)
 	if (r->short_)
 		return;
 	type_of_address(t, a);
-	if (nd > TP_ADDR_DIGITS_MAX) {
+	/* Too long to be an address: decode what one could hold, but skip
+	 * all the sender says it takes, so the fields after it are read right. */
+	if (nd > TP_ADDR_DIGITS_MAX)
 		*anom |= AFGW_SMS_PDU_A_BAD_ADDRESS;
-		nd = TP_ADDR_DIGITS_MAX; /* read what a valid address could hold, then resync */
-	}
 	size_t octets = (nd + 1) / 2;
 	if (left(r) < octets) {
 		*anom |= AFGW_SMS_PDU_A_TRUNCATED;
 		octets = left(r);
 		nd = octets * 2;
 	}
+	if (nd > TP_ADDR_DIGITS_MAX)
+		nd = TP_ADDR_DIGITS_MAX;
 	bool ok = a->ton == AFGW_TON_ALPHANUMERIC ? alnum(r->p, nd, a) : bcd(r->p, nd, a);
 	if (!ok)
 		*anom |= AFGW_SMS_PDU_A_BAD_ADDRESS;

@@ -229,8 +229,9 @@ struct afgw_sms_pdu {
 	struct afgw_sms_addr party;     /* TP-OA (DELIVER) or TP-DA (SUBMIT) */
 	uint8_t pid, dcs;               /* TP-PID, TP-DCS */
 	uint8_t udl;                    /* TP-UDL as sent: septets for GSM 7-bit, else octets */
-	const uint8_t *ud;              /* TP-UD, header included: a slice into the input */
-	size_t ud_len;                  /* octets of TP-UD present */
+	const uint8_t *ud;              /* TP-UD, header included: a slice into the input;
+	                                 * NULL when the TPDU ends before it */
+	size_t ud_len;                  /* octets of TP-UD present (0 with ud NULL) */
 	uint32_t anomalies;             /* AFGW_SMS_PDU_A_* */
 };
 
