@@ -4,9 +4,10 @@
 #
 # usage: bench/bench_decode.sh [BUILD_DIR] [MESSAGES]
 # BUILD_DIR should be a release build (default build-release, made if missing).
-# AFGW_BENCH_RUNS (default 3): runs of `afgw decode`, tcpdump and tshark; the
-# best is reported (the machine may be shared: the best run is the one least
-# disturbed).  Figures printed:
+# AFGW_BENCH_RUNS (default 3): rounds; each runs every tool once, in turn
+# (the in-memory decodes twice), and the best of each is reported (the
+# machine may be shared: the best run is the one least disturbed).
+# Figures printed:
 #   decode       in-memory decode (bench-decode, frames loaded first, no JSON)
 #   decode+json  the same with every event formatted as its JSON line
 #   afgw decode  end to end: read the file, decode, JSON lines to /dev/null
@@ -31,39 +32,60 @@ if [ ! -f "$cap" ]; then
 fi
 ls -l "$cap"
 
-out=$("$build/bench/bench-decode" "$cap" --repeat 3)
-echo "$out"
-t_dec=$(echo "$out" | sed -n 's/^decode: best of [0-9]*: \([0-9.]*\) s,.*/\1/p')
-msgs=$(echo "$out" | sed -n 's/^decode: .* MB, \([0-9]*\) messages .*/\1/p')
-out=$("$build/bench/bench-decode" "$cap" --repeat 3 --json)
-echo "$out"
-t_json=$(echo "$out" | sed -n 's/^decode+json: best of [0-9]*: \([0-9.]*\) s,.*/\1/p')
+# Rounds: in each, the in-memory decode, the same with JSON, afgw decode
+# end to end and tshark run once, one after the other; every figure is the
+# best of its runs.  Taking them in turn rather than all runs of one tool
+# and then all of the next keeps a drift in the machine's speed (a shared
+# VM's can be 30 % over minutes) from landing on one side of a ratio.
+python3 - "$build" "$cap" "$runs" <<'PY'
+import re, shutil, subprocess, sys, time
+build, cap, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+best = {}
+msgs = None
 
-best_of() { # best wall time of $runs runs of a command, output discarded
-	python3 -c 'import subprocess, sys, time
-best = None
-for _ in range(int(sys.argv[1])):
+def keep(name, t):
+    best[name] = min(t, best.get(name, t))
+
+def bench(json):
+    global msgs
+    args = [build + "/bench/bench-decode", cap, "--repeat", "2"] + (["--json"] if json else [])
+    out = subprocess.run(args, stdout=subprocess.PIPE, check=True).stdout.decode()
+    m = re.search(r"best of \d+: ([0-9.]+) s", out)
+    msgs = int(re.search(r"MB, (\d+) messages", out).group(1))
+    return float(m.group(1)), out
+
+def wall(args):
     t = time.monotonic()
-    subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t = time.monotonic() - t
-    best = t if best is None or t < best else best
-print(f"{best:.3f}")' "$runs" "$@"
-}
-rate() { # messages/s and ns/message for a time in seconds
-	python3 -c "import sys; t = float(sys.argv[1]); m = int(sys.argv[2]); \
-print(f'{m / t:.0f} messages/s, {t * 1e9 / m:.0f} ns/message')" "$1" "$msgs"
-}
+    subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t
 
-t_afgw=$(best_of "$build/gateway/afgw" decode -q "$cap")
-echo "afgw decode (JSON to /dev/null), best of $runs: $t_afgw s, $(rate "$t_afgw")"
-if command -v tcpdump >/dev/null; then
-	t_tcpdump=$(best_of tcpdump -r "$cap" -w /dev/null)
-	echo "tcpdump -r -w /dev/null, best of $runs:          $t_tcpdump s"
-fi
-if command -v tshark >/dev/null; then
-	t_tshark=$(best_of tshark -r "$cap" -d tcp.port==2775,smpp)
-	echo "tshark -r (SIP+SMPP dissection), best of $runs:  $t_tshark s, $(rate "$t_tshark")"
-	python3 -c "import sys; s, a, d, j = map(float, sys.argv[1:]); \
-print(f'times faster than tshark: afgw decode {s / a:.1f}x, in-memory decode {s / d:.1f}x, \
-in-memory decode+json {s / j:.1f}x')" "$t_tshark" "$t_afgw" "$t_dec" "$t_json"
-fi
+has_tshark = shutil.which("tshark") is not None
+has_tcpdump = shutil.which("tcpdump") is not None
+for r in range(runs):
+    t, out = bench(False)
+    if r == 0:
+        print(out.splitlines()[0])
+    keep("decode", t)
+    keep("decode+json", bench(True)[0])
+    keep("afgw", wall([build + "/gateway/afgw", "decode", "-q", cap]))
+    if has_tcpdump:
+        keep("tcpdump", wall(["tcpdump", "-r", cap, "-w", "/dev/null"]))
+    if has_tshark:
+        keep("tshark", wall(["tshark", "-r", cap, "-d", "tcp.port==2775,smpp"]))
+
+def rate(t):
+    return f"{msgs / t:.0f} messages/s, {t * 1e9 / msgs:.0f} ns/message"
+
+print(f"best of {runs} rounds (each tool once a round, in turn):")
+print(f"  decode (in memory, no JSON):       {best['decode']:.3f} s, {rate(best['decode'])}")
+print(f"  decode+json (in memory):           {best['decode+json']:.3f} s, {rate(best['decode+json'])}")
+print(f"  afgw decode (JSON to /dev/null):   {best['afgw']:.3f} s, {rate(best['afgw'])}")
+if has_tcpdump:
+    print(f"  tcpdump -r -w /dev/null:           {best['tcpdump']:.3f} s")
+if has_tshark:
+    s = best["tshark"]
+    print(f"  tshark -r (SIP+SMPP dissection):   {s:.3f} s, {rate(s)}")
+    print(f"times faster than tshark: afgw decode {s / best['afgw']:.1f}x, "
+          f"in-memory decode {s / best['decode']:.1f}x, "
+          f"in-memory decode+json {s / best['decode+json']:.1f}x")
+PY
