@@ -17,6 +17,16 @@
  * its target, most of the time.  The per-flow shares (--tcp, --ipv6,
  * --vlan, --blacklisted, --fraud, --bad) are independent draws.
  *
+ * A SIP MESSAGE SMS is text/plain, or (share --sms-3gpp) SMS over IP as a
+ * VoLTE phone and an IMS core send it (TS 24.341): an RP-DATA carrying an
+ * SMS-SUBMIT from the phone to its SC, or an SMS-DELIVER from the SC to
+ * the phone (gen_sms3gpp.c), GSM 7-bit or UCS-2, a long text in parts
+ * that each are a MESSAGE of their own, and about half of them answered
+ * by an RP-ACK in a MESSAGE from the other side.  Its truth line is the
+ * event the decoder makes: the TPDU's party in place of the SIP header
+ * that names the SC, and for a concatenated SMS one line for the joined
+ * message, with no SIP header fields, on its last part.
+ *
  * Every random choice comes from one stream seeded by --seed and consumed
  * in event order, so the same seed and flags give byte-identical files.
  * Writing the truth file or not does not change the capture.
@@ -51,7 +61,7 @@ struct opts {
 	const char *out, *truth, *blacklist_out, *corpus;
 	uint64_t start_us;
 	double rate;
-	double sms, sip_sms, tcp, ipv6, vlan, fraud, blacklisted, wangiri, mass_call, bad;
+	double sms, sip_sms, sms_3gpp, tcp, ipv6, vlan, fraud, blacklisted, wangiri, mass_call, bad;
 	double reorder, retrans, big_sdp, tcp_split;
 	unsigned mtu, mss;
 	bool quiet;
@@ -59,7 +69,7 @@ struct opts {
 
 /* ---- flows ---------------------------------------------------------------- */
 
-enum flow_kind { F_SPAWN, F_CALL, F_OPTIONS, F_REGISTER, F_MESSAGE, F_SMPP };
+enum flow_kind { F_SPAWN, F_CALL, F_OPTIONS, F_REGISTER, F_MESSAGE, F_SMPP, F_SMS3GPP };
 
 /* What a call dialog sends, in order. */
 enum cm {
@@ -144,6 +154,27 @@ struct simple { /* OPTIONS, REGISTER, MESSAGE */
 	struct gen_sip_id pai_id;
 };
 
+/* What an SMS over IP flow sends for each part: the RP-DATA MESSAGE and
+ * its 202, then, when the part is acknowledged, the RP-ACK MESSAGE from
+ * the other side and its 200 / 202. */
+enum { S3_DATA, S3_DATA_RESP, S3_ACK, S3_ACK_RESP };
+
+struct sms3gpp { /* one SMS over IP, all its parts, between a phone's core and its SC */
+	struct gen_sip_id ue, sc, pai_id; /* the phone's IMPU, the SC's PSI, P-Asserted-Identity */
+	struct gen_number party;          /* the recipient (MO) or the sender (MT) ... */
+	struct gen_tp_addr tp;            /* ... as the TPDU writes it: TP-DA or TP-OA */
+	char ue_ruri[176];
+	const char *smsc; /* the SC's E.164 digits */
+	const char *ua[2];
+	char call_id[96], ftag[16], ttag[16], via[128]; /* the transaction in progress */
+	size_t cuts[MAX_PARTS + 1];
+	uint64_t scts_us;
+	uint32_t text, cseq[2];
+	uint16_t ref, acks, ack_status; /* acks: bit p, part p gets an RP-ACK */
+	uint8_t enc, nparts, part, phase, rp_mr, tp_mr, vpf, vp, group_bad;
+	bool mt, ref16, srr, pai, report;
+};
+
 struct flow {
 	uint8_t kind;
 	bool tcp;
@@ -153,6 +184,7 @@ struct flow {
 		struct call call;
 		struct smpp smpp;
 		struct simple simple;
+		struct sms3gpp sms3gpp;
 	} u;
 	struct flow *next_free;
 };
@@ -187,7 +219,7 @@ struct gen {
 	struct gen_buf mb[NBUF], fb[NBUF], body;
 	struct gen_msg m[NBUF];
 
-	uint64_t sms_events, sip_sms, smpp_sms, concat_sms, payload_sms, dc_count[3];
+	uint64_t sms_events, sip_sms, sip_3gpp, smpp_sms, concat_sms, payload_sms, dc_count[3];
 	uint64_t calls_started, smpp_sessions;
 };
 
@@ -939,6 +971,14 @@ static bool run_call(struct gen *g, struct flow *f, uint64_t t)
 
 /* ---- OPTIONS, REGISTER, MESSAGE -------------------------------------- */
 
+/* The label of a message that carries no text: only the flow's pattern. */
+static const struct gen_label no_text[] = {
+    {NULL, GEN_PAT_NORMAL},
+    {NULL, GEN_PAT_WANGIRI},
+    {NULL, GEN_PAT_MASS_CALL},
+    {NULL, GEN_PAT_BLACKLISTED},
+};
+
 /*
  * Plan and schedule a short transaction at t: OPTIONS / 200 (nstep 2, or 1
  * for a keep-alive nobody answers), REGISTER / 401 / REGISTER / 200 (4), or
@@ -1031,12 +1071,6 @@ static bool run_simple(struct gen *g, struct flow *f, uint64_t t)
 	struct gen_rng *r = &g->rng;
 	struct gen_sip_spec sp;
 	bool request = s->step % 2 == 0;
-	static const struct gen_label no_text[] = {
-	    {NULL, GEN_PAT_NORMAL},
-	    {NULL, GEN_PAT_WANGIRI},
-	    {NULL, GEN_PAT_MASS_CALL},
-	    {NULL, GEN_PAT_BLACKLISTED},
-	};
 	const struct gen_label *label = &f->label;
 	char extra[512];
 	struct gen_buf ex = {(uint8_t *)extra, 0, sizeof(extra)};
@@ -1153,6 +1187,328 @@ static bool run_simple(struct gen *g, struct flow *f, uint64_t t)
 	    last + (request ? gen_rng_range(r, 1000, 40000) : gen_rng_range(r, 2000, 60000));
 	if (s->step == s->nstep)
 		next = last + gen_rng_range(r, 50000, 500000);
+	schedule(g, f, next);
+	return true;
+}
+
+/* ---- SMS over IP ---------------------------------------------------------- */
+
+/* The SCs' E.164 numbers (China Mobile's provincial SMSC pattern). */
+static const char *const smsc_numbers[] = {
+    "8613800100500", "8613800210500", "8613800200500", "8613800755500", "8613800571500",
+};
+
+/* The SC's public service identity: sip:+<number>@<domain>, the number
+ * as it is canonical. */
+static void sc_identity(struct gen_sip_id *id, const char *digits, const char *dom)
+{
+	struct gen_buf u = {(uint8_t *)id->uri, 0, sizeof(id->uri)};
+
+	memset(&id->num, 0, sizeof(id->num));
+	id->num.canon[0] = '+';
+	gen_copy(id->num.canon + 1, sizeof(id->num.canon) - 1, digits);
+	id->num.cls = GEN_NUM_MOBILE;
+	id->num.cc_len = 2;
+	id->num.lead_len = 3;
+	gen_copy(id->raw, sizeof(id->raw), id->num.canon);
+	id->display[0] = '\0';
+	id->addr_spec = false;
+	gen_puts(&u, "sip:"); /* fits: 4 + 14 + 1 + 33 of 160 */
+	gen_puts(&u, id->num.canon);
+	gen_putc(&u, '@');
+	gen_puts(&u, dom);
+	id->uri[u.len] = '\0';
+}
+
+/*
+ * Plan and schedule one SMS over IP at t with corpus text `text`: MO (the
+ * phone submits to its SC) or MT (the SC delivers to the phone), its
+ * parts, which of them get an RP-ACK.  Returns the messages it will send
+ * (counted against left, which it never exceeds), or 0 when the text
+ * needs more than MAX_PARTS parts or left is too small even without
+ * RP-ACKs: the caller sends it as text/plain then.
+ */
+static uint64_t start_sms3gpp(struct gen *g, uint64_t t, uint32_t text, uint8_t pattern,
+                              uint64_t left)
+{
+	struct gen_rng *r = &g->rng;
+	const struct gen_text *tx = &g->corpus.t[text];
+	size_t cuts[MAX_PARTS + 1];
+	uint8_t enc;
+	bool ref16 = gen_rng_chance(r, 0.3);
+	unsigned parts = gen_tp_plan(tx, ref16, &enc, cuts, MAX_PARTS);
+
+	if (parts == 0 || 2ull * parts > left)
+		return 0;
+	uint16_t acks = 0;
+	uint64_t msgs = 2ull * parts;
+	for (unsigned p = 0; p < parts; p++) {
+		if (gen_rng_chance(r, 0.5)) {
+			acks |= (uint16_t)(1u << p);
+			msgs += 2;
+		}
+	}
+	if (msgs > left) {
+		acks = 0;
+		msgs = 2ull * parts;
+	}
+
+	struct flow *f = flow_new(g, F_SMS3GPP);
+	struct sms3gpp *s = &f->u.sms3gpp;
+	memset(s, 0, sizeof(*s));
+	f->label.pattern = pattern;
+	f->label.text = tx;
+	s->text = text;
+	s->enc = enc;
+	s->nparts = (uint8_t)parts;
+	s->acks = acks;
+	s->ref16 = ref16;
+	memcpy(s->cuts, cuts, sizeof(cuts));
+
+	bool v6 = gen_rng_chance(r, g->o.ipv6);
+	f->tcp = gen_rng_chance(r, g->o.tcp);
+	uint32_t a = gen_rng_below(r, 24), b = (a + 1 + gen_rng_below(r, 23)) % 24;
+	uint16_t port = f->tcp ? ephemeral(g, R_CORE, a, v6) : 5060;
+	make_path(g, &f->conn.path, R_CORE, a, port, R_CORE, b, 5060, v6, 0x68);
+	if (f->tcp)
+		make_tcp(g, f);
+
+	const char *dom = ims_domain(g);
+	struct gen_number phone;
+	s->mt = gen_rng_below(r, 2);
+	s->smsc = GEN_PICK(r, smsc_numbers);
+	sc_identity(&s->sc, s->smsc, dom);
+	if (s->mt) {
+		/* the sender as the SC relays it: people, SMS ports, services,
+		 * brands; the phone is a subscriber */
+		unsigned k = gen_rng_below(r, 100);
+		if (pattern == GEN_PAT_BLACKLISTED)
+			blacklisted(g, &s->party);
+		else if ((tx->fraud ? k < 40 : k < 10) && gen_rng_below(r, 2))
+			gen_num_virtual(&s->party, gen_rng_next(r));
+		else if (tx->fraud ? k < 40 : k < 10)
+			subscriber(g, &s->party);
+		else if (tx->fraud ? k < 70 : k < 40)
+			gen_num_smsport(&s->party, gen_rng_next(r));
+		else if (tx->fraud ? k < 80 : k < 65)
+			gen_num_service(&s->party, gen_rng_next(r));
+		else if (tx->fraud && k < 88)
+			gen_num_intl(&s->party, gen_rng_next(r));
+		else
+			gen_num_alpha(&s->party, gen_rng_next(r));
+		subscriber(g, &phone);
+		gen_sip_id_make(r, &s->ue, &phone, dom, false, true);
+		s->pai = gen_rng_chance(r, 0.3);
+		if (s->pai)
+			s->pai_id = s->sc;
+	} else {
+		/* a phone: a subscriber, or a virtual-operator number for fraud;
+		 * to a person, now and then to a service or abroad */
+		if (pattern == GEN_PAT_BLACKLISTED)
+			blacklisted(g, &phone);
+		else if (tx->fraud && gen_rng_below(r, 2))
+			gen_num_virtual(&phone, gen_rng_next(r));
+		else
+			subscriber(g, &phone);
+		unsigned k = gen_rng_below(r, 100);
+		if (k < 85)
+			subscriber(g, &s->party);
+		else if (k < 95)
+			gen_num_service(&s->party, gen_rng_next(r));
+		else
+			gen_num_intl(&s->party, gen_rng_next(r));
+		gen_sip_id_make(r, &s->ue, &phone, dom, true, true);
+		s->pai = gen_rng_chance(r, 0.4);
+		if (s->pai) {
+			gen_sip_id_make(r, &s->pai_id, &phone, dom, false, true);
+			s->pai_id.addr_spec = false;
+		}
+	}
+	gen_num_tp(r, &s->party, s->mt, &s->tp);
+	struct gen_sip_id rid;
+	gen_sip_id_make(r, &rid, &phone, dom, false, false);
+	gen_copy(s->ue_ruri, sizeof(s->ue_ruri), rid.uri);
+
+	/* relative TP-VP (23.040 §9.2.3.12.1): 12 h, 1 day, 3 days, 1 week, 63 weeks */
+	static const uint8_t vps[] = {0x8f, 0xa7, 0xa9, 0xad, 0xff};
+	s->rp_mr = (uint8_t)gen_rng_below(r, 256);
+	s->tp_mr = (uint8_t)gen_rng_below(r, 256);
+	s->vpf = gen_rng_chance(r, 0.7) ? 2 : 0;
+	s->vp = GEN_PICK(r, vps);
+	s->srr = gen_rng_chance(r, 0.2);
+	s->report = gen_rng_chance(r, 0.5);
+	s->ref = (uint16_t)gen_rng_below(r, ref16 ? 65536u : 256u);
+	s->ack_status = gen_rng_below(r, 2) ? 200 : 202;
+	s->scts_us = t - gen_rng_range(r, 1000000, 30000000);
+	s->ua[0] = gen_rng_chance(r, 0.85) ? gen_sip_vendor(r) : NULL;
+	s->ua[1] = gen_rng_chance(r, 0.85) ? gen_sip_vendor(r) : NULL;
+	s->cseq[0] = gen_rng_below(r, 50);
+	s->cseq[1] = gen_rng_below(r, 50);
+	schedule(g, f, t);
+	return msgs;
+}
+
+/*
+ * One message of an SMS over IP flow, or the FIN exchange on TCP; false
+ * when finished.  RP-DATA goes from ep[0] to ep[1], RP-ACK back; each
+ * request is a transaction of its own (new Call-ID, tags and branch).
+ * The event's truth: a single-part SMS is one line on its MESSAGE, the
+ * TPDU's party in place of the SC's SIP identity; a concatenated one is
+ * one line on its last part for the joined message, and no line for the
+ * parts; every 202 / 200 and RP-ACK MESSAGE has its own SIP line.
+ */
+static bool run_sms3gpp(struct gen *g, struct flow *f, uint64_t t)
+{
+	struct sms3gpp *s = &f->u.sms3gpp;
+	struct gen_rng *r = &g->rng;
+	const struct gen_text *tx = &g->corpus.t[s->text];
+
+	if (s->part == s->nparts) {
+		gen_tcp_close(g->net, &f->conn, 0, t);
+		return false;
+	}
+	if (s->part == 0 && s->phase == S3_DATA && f->tcp)
+		t = gen_tcp_open(g->net, &f->conn, t);
+
+	bool data = s->phase == S3_DATA || s->phase == S3_DATA_RESP;
+	bool request = s->phase == S3_DATA || s->phase == S3_ACK;
+	int sender = data ? 0 : 1; /* the end that sent the transaction's request */
+	int dir = request ? sender : !sender;
+	/* MO RP-DATA and MT RP-ACK come from the phone's IMPU, the rest from the SC */
+	bool from_ue = data != s->mt;
+	uint8_t rp_mr = (uint8_t)(s->rp_mr + s->part);
+	const struct gen_ep *ep = &f->conn.path.ep[sender];
+
+	if (request) {
+		make_call_id(g, s->call_id, sizeof(s->call_id), ep);
+		make_tag(g, s->ftag);
+		make_tag(g, s->ttag);
+		make_via(g, s->via, sizeof(s->via), ep, f->tcp);
+		s->cseq[sender]++;
+	}
+	struct gen_sip_spec sp;
+	spec_init(g, &sp, f->tcp);
+	sp.request = request;
+	sp.method = "MESSAGE";
+	sp.from = from_ue ? &s->ue : &s->sc;
+	sp.to = from_ue ? &s->sc : &s->ue;
+	sp.from_tag = s->ftag;
+	sp.to_tag = request ? NULL : s->ttag;
+	sp.call_id = s->call_id;
+	sp.cseq = s->cseq[sender];
+	sp.via[0] = s->via;
+	sp.allow_set = (uint16_t)(s->cseq[0] & 3);
+	g->body.len = 0;
+
+	struct gen_sms_fields sf;
+	memset(&sf, 0, sizeof(sf));
+	if (request) {
+		sp.user_agent = s->ua[sender];
+		sp.ruri = from_ue ? s->sc.uri : s->ue_ruri;
+		sp.content_type = "application/vnd.3gpp.sms";
+		/* towards the phone: only to an SMS-capable contact, unforked
+		 * (TS 24.341 §5.3.2) */
+		if (!from_ue)
+			sp.extra =
+			    "Accept-Contact: *;+g.3gpp.smsip\r\nRequest-Disposition: no-fork\r\n";
+		if (data) {
+			struct gen_rp_data rd = {
+			    .mt = s->mt,
+			    .rp_mr = rp_mr,
+			    .tp_mr = (uint8_t)(s->tp_mr + s->part),
+			    .smsc = s->smsc,
+			    .party = &s->tp,
+			    .vpf = s->vpf,
+			    .vp = s->vp,
+			    .srr = s->srr,
+			    .scts_us = s->scts_us,
+			    .text = tx,
+			    .enc = s->enc,
+			    .off = s->cuts[s->part],
+			    .len = s->cuts[s->part + 1] - s->cuts[s->part],
+			    .concat = s->nparts > 1,
+			    .ref16 = s->ref16,
+			    .ref = s->ref,
+			    .total = s->nparts,
+			    .seq = (uint8_t)(s->part + 1),
+			};
+			gen_rp_data(&g->body, &rd);
+			sp.pai = s->pai ? &s->pai_id : NULL;
+			/* the TPDU's party: the sender of a DELIVER, the recipient of a SUBMIT */
+			if (s->mt) {
+				sf.from = s->party.canon;
+				sf.from_raw = s->tp.text;
+			} else {
+				sf.to = s->party.canon;
+				sf.to_raw = s->tp.text;
+			}
+			sf.data_coding = gen_tp_dcs(s->enc);
+			sf.text = tx->text;
+			sf.text_len = tx->len;
+			sf.parts = s->nparts;
+			if (s->nparts == 1)
+				sp.sms = &sf;
+		} else {
+			gen_rp_ack(&g->body, !s->mt, rp_mr, s->report, t - 1000);
+		}
+	} else {
+		sp.status = data ? 202 : s->ack_status;
+		sp.reason = sp.status == 200 ? "OK" : "Accepted";
+		if (gen_rng_below(r, 2))
+			sp.server = gen_sip_vendor(r);
+	}
+	sp.body = g->body.p;
+	sp.body_len = g->body.len;
+
+	bool rp_data = data && request, truth = true;
+	msg_slot(g, 0);
+	gen_sip_build(r, &sp, &g->mb[0], &g->fb[0]);
+	if (rp_data && s->nparts > 1) {
+		/* the parts make one event, when the last one is in: its line
+		 * has every number and no SIP header field */
+		g->fb[0].len = 0;
+		truth = s->part + 1 == s->nparts;
+		if (truth) {
+			const struct gen_sip_id *sip_side = &s->ue;
+			if (s->mt) {
+				sf.to = sip_side->num.canon;
+				sf.to_raw = sip_side->raw;
+			} else {
+				sf.from = sip_side->num.canon;
+				sf.from_raw = sip_side->raw;
+			}
+			gen_sms_fields_put(&g->fb[0], &sf);
+		}
+	}
+	msg_finish(g, 0, GEN_PROTO_SIP, sp.damage, truth,
+	           rp_data ? &f->label : &no_text[f->label.pattern]);
+	if (rp_data && s->nparts > 1)
+		g->m[0].group_bad = &s->group_bad;
+	if (rp_data && s->part + 1 == s->nparts) {
+		g->sms_events++;
+		g->sip_sms++;
+		g->sip_3gpp++;
+		g->dc_count[s->enc == GEN_TP_GSM7 ? 0 : 2]++;
+		if (s->nparts > 1)
+			g->concat_sms++;
+	}
+	uint64_t last = send_msgs(g, f, dir, 1, t) + MIN_TURN_US, next;
+
+	bool part_done =
+	    s->phase == S3_ACK_RESP || (s->phase == S3_DATA_RESP && !(s->acks >> s->part & 1u));
+	if (part_done) {
+		s->part++;
+		s->phase = S3_DATA;
+		if (s->part == s->nparts && !f->tcp)
+			return false;
+		/* the next part follows closely; the FIN a little later */
+		next = last + (s->part == s->nparts ? gen_rng_range(r, 50000, 500000)
+		                                    : gen_rng_range(r, 10000, 300000));
+	} else {
+		s->phase++;
+		next = last + (s->phase == S3_ACK ? gen_rng_range(r, 5000, 300000)
+		                                  : gen_rng_range(r, 1000, 40000));
+	}
 	schedule(g, f, next);
 	return true;
 }
@@ -1618,9 +1974,17 @@ static uint64_t spawn(struct gen *g, uint64_t t)
 			uint32_t text = pick_text(g);
 			uint8_t pat = gen_rng_chance(r, o->blacklisted) ? GEN_PAT_BLACKLISTED
 			                                                : GEN_PAT_NORMAL;
-			start_simple(g, F_MESSAGE, t, 2, text, pat);
-			g->reserved += 2;
-			g->sms_reserved += 2;
+			/* SMS over IP, or text/plain (also when the text is too long
+			 * for it, or its parts do not fit in what is left of -n) */
+			uint64_t used = 0;
+			if (gen_rng_chance(r, o->sms_3gpp))
+				used = start_sms3gpp(g, t, text, pat, left);
+			if (used == 0) {
+				start_simple(g, F_MESSAGE, t, 2, text, pat);
+				used = 2;
+			}
+			g->reserved += used;
+			g->sms_reserved += used;
 			g->planned_sms++;
 			g->planned_sip_sms++;
 		} else {
@@ -1753,6 +2117,8 @@ static void usage(FILE *f)
 	      "      --sms P             share of messages that are SMS traffic (SMPP or SIP\n"
 	      "                          MESSAGE) rather than calls (default 0.4)\n"
 	      "      --sip-sms P         share of SMS sent as SIP MESSAGE, not SMPP (0.2)\n"
+	      "      --sms-3gpp P        share of SIP MESSAGE SMS sent as SMS over IP (an\n"
+	      "                          RP-DATA / TPDU body, TS 24.341), not text/plain (0.5)\n"
 	      "      --fraud P           share of SMS texts that are fraud (0.2)\n"
 	      "      --blacklisted P     share of calls / SMS from the blacklisted pool (0.02)\n"
 	      "      --wangiri P         share of calls that are Wangiri one-ring bursts (0.02)\n"
@@ -1849,6 +2215,7 @@ enum {
 	O_RATE,
 	O_SMS,
 	O_SIP_SMS,
+	O_SMS_3GPP,
 	O_TCP,
 	O_IPV6,
 	O_VLAN,
@@ -1881,6 +2248,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"rate", required_argument, NULL, O_RATE},
 	    {"sms", required_argument, NULL, O_SMS},
 	    {"sip-sms", required_argument, NULL, O_SIP_SMS},
+	    {"sms-3gpp", required_argument, NULL, O_SMS_3GPP},
 	    {"tcp", required_argument, NULL, O_TCP},
 	    {"ipv6", required_argument, NULL, O_IPV6},
 	    {"vlan", required_argument, NULL, O_VLAN},
@@ -1903,6 +2271,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	} shares[] = {
 	    {O_SMS, &o->sms},
 	    {O_SIP_SMS, &o->sip_sms},
+	    {O_SMS_3GPP, &o->sms_3gpp},
 	    {O_TCP, &o->tcp},
 	    {O_IPV6, &o->ipv6},
 	    {O_VLAN, &o->vlan},
@@ -1924,6 +2293,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->rate = 2000;
 	o->sms = 0.4;
 	o->sip_sms = 0.2;
+	o->sms_3gpp = 0.5;
 	o->fraud = 0.2;
 	o->blacklisted = 0.02;
 	o->wangiri = 0.02;
@@ -2107,6 +2477,9 @@ int main(int argc, char **argv)
 		case F_SMPP:
 			alive = run_smpp(g, e.f, e.t);
 			break;
+		case F_SMS3GPP:
+			alive = run_sms3gpp(g, e.f, e.t);
+			break;
 		default:
 			alive = run_simple(g, e.f, e.t);
 			break;
@@ -2124,19 +2497,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "afgw-gen: internal error: wrote %llu messages, asked for %llu\n",
 		        (unsigned long long)st.messages, (unsigned long long)g->o.n);
 	if (!g->o.quiet) {
-		fprintf(stderr,
-		        "afgw-gen: messages=%llu sip=%llu smpp_pdus=%llu sms=%llu "
-		        "(smpp %llu, sip_message %llu, concatenated %llu, payload %llu, "
-		        "dc0 %llu, dc3 %llu, dc8 %llu) calls=%llu smpp_sessions=%llu "
-		        "truth_lines=%llu bad=%llu\n",
-		        (unsigned long long)st.messages, (unsigned long long)st.sip,
-		        (unsigned long long)(st.messages - st.sip),
-		        (unsigned long long)g->sms_events, (unsigned long long)g->smpp_sms,
-		        (unsigned long long)g->sip_sms, (unsigned long long)g->concat_sms,
-		        (unsigned long long)g->payload_sms, (unsigned long long)g->dc_count[0],
-		        (unsigned long long)g->dc_count[1], (unsigned long long)g->dc_count[2],
-		        (unsigned long long)g->calls_started, (unsigned long long)g->smpp_sessions,
-		        (unsigned long long)st.truth_lines, (unsigned long long)st.bad);
+		fprintf(
+		    stderr,
+		    "afgw-gen: messages=%llu sip=%llu smpp_pdus=%llu sms=%llu "
+		    "(smpp %llu, sip_message %llu of which sms_over_ip %llu, concatenated %llu, "
+		    "payload %llu, dc0 %llu, dc3 %llu, dc8 %llu) calls=%llu smpp_sessions=%llu "
+		    "truth_lines=%llu bad=%llu\n",
+		    (unsigned long long)st.messages, (unsigned long long)st.sip,
+		    (unsigned long long)(st.messages - st.sip), (unsigned long long)g->sms_events,
+		    (unsigned long long)g->smpp_sms, (unsigned long long)g->sip_sms,
+		    (unsigned long long)g->sip_3gpp, (unsigned long long)g->concat_sms,
+		    (unsigned long long)g->payload_sms, (unsigned long long)g->dc_count[0],
+		    (unsigned long long)g->dc_count[1], (unsigned long long)g->dc_count[2],
+		    (unsigned long long)g->calls_started, (unsigned long long)g->smpp_sessions,
+		    (unsigned long long)st.truth_lines, (unsigned long long)st.bad);
 		fprintf(stderr,
 		        "afgw-gen: packets=%llu bytes=%llu fragments=%llu retransmitted=%llu "
 		        "reordered=%llu truncated=%llu\n",

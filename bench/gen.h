@@ -7,14 +7,17 @@
  * decoders are checked against, so it shares no code with gateway/: every
  * byte on the wire and every canonical number in the truth is produced here.
  *
- *   afgw_gen.c   options, the simulated clock, the flows (calls, SMPP
- *                sessions, SIP MESSAGE, noise) and the summary
- *   gen_net.c    Ethernet / VLAN / IPv4 / IPv6 / UDP / TCP framing,
- *                fragmentation, TCP streams, packet damage, the pcap and
- *                truth writers
- *   gen_sip.c    SIP messages and SDP bodies
- *   gen_smpp.c   SMPP 3.4 PDUs and SMS text encoding / splitting
- *   gen_util.c   buffers, the random generator, JSON, numbers, the corpus
+ *   afgw_gen.c     options, the simulated clock, the flows (calls, SMPP
+ *                  sessions, SIP MESSAGE and SMS over IP, noise) and the
+ *                  summary
+ *   gen_net.c      Ethernet / VLAN / IPv4 / IPv6 / UDP / TCP framing,
+ *                  fragmentation, TCP streams, packet damage, the pcap and
+ *                  truth writers
+ *   gen_sip.c      SIP messages and SDP bodies
+ *   gen_smpp.c     SMPP 3.4 PDUs and SMS text encoding / splitting
+ *   gen_sms3gpp.c  SMS over IP bodies: RP-DATA / RP-ACK (TS 24.011) and
+ *                  the SMS-SUBMIT / SMS-DELIVER TPDU (TS 23.040) they carry
+ *   gen_util.c     buffers, the random generator, JSON, numbers, the corpus
  *
  * Everything is reproducible from the seed: one random stream, consumed in
  * a fixed order, and no wall-clock value in any output.  The program is
@@ -162,6 +165,24 @@ void gen_num_tel(struct gen_rng *r, const struct gen_number *n, char *raw, size_
 /* SMPP address: TON, NPI and the address text. */
 void gen_num_smpp(struct gen_rng *r, const struct gen_number *n, uint8_t *ton, uint8_t *npi,
                   char *out, size_t cap);
+
+/* A TPDU address (TP-OA / TP-DA, 23.040 §9.1.2.5) as afgw-gen writes it:
+ * the type-of-address octet and the digits or the alphanumeric text,
+ * which is also what the decoder prints as the raw number. */
+#define GEN_TOA_INTL    0x91 /* TON international, NPI ISDN: "8613800138000" */
+#define GEN_TOA_UNKNOWN 0x81 /* TON unknown, NPI ISDN: national or service digits */
+#define GEN_TOA_ALNUM   0xd0 /* TON alphanumeric: GSM 7-bit text */
+struct gen_tp_addr {
+	uint8_t toa;
+	char text[24];
+};
+
+/* Render n as a TPDU address: international (digits after the +) or
+ * unknown (national / service digits, or 00 + international); alpha
+ * senders as text, and with alpha_ok a service number sometimes as
+ * alphanumeric text too, the way banks brand "95588". */
+void gen_num_tp(struct gen_rng *r, const struct gen_number *n, bool alpha_ok,
+                struct gen_tp_addr *a);
 
 /* ---- the SMS corpus --------------------------------------------------- */
 
@@ -354,6 +375,17 @@ struct gen_sip_id {
 void gen_sip_id_make(struct gen_rng *r, struct gen_sip_id *id, const struct gen_number *n,
                      const char *host, bool with_display, bool allow_tel);
 
+/* The SMS members of an SMS over IP event.  A NULL number stays the SIP
+ * header's: the decoder takes the TPDU's party (TP-OA of a DELIVER, TP-DA
+ * of a SUBMIT) and the SIP header's for the other side. */
+struct gen_sms_fields {
+	const char *from, *from_raw, *to, *to_raw; /* canonical and as written */
+	uint8_t data_coding;                       /* TP-DCS */
+	const char *text;
+	size_t text_len;
+	unsigned parts;
+};
+
 struct gen_sip_spec {
 	bool request;
 	const char *method; /* request method; for responses the CSeq method */
@@ -373,13 +405,18 @@ struct gen_sip_spec {
 	const char *content_type; /* with body */
 	const uint8_t *body;
 	size_t body_len;
-	bool compact;          /* compact header names */
-	bool lower;            /* lower-case header names */
-	bool space_colon;      /* "Max-Forwards : 70" (legal) */
-	bool sip_message_text; /* add the SMS members for a SIP MESSAGE */
-	uint8_t damage;        /* content damage (enum gen_bad) */
-	uint16_t allow_set;    /* index into the Allow / Supported variants */
+	bool compact;                     /* compact header names */
+	bool lower;                       /* lower-case header names */
+	bool space_colon;                 /* "Max-Forwards : 70" (legal) */
+	bool sip_message_text;            /* add the SMS members for a SIP MESSAGE */
+	const struct gen_sms_fields *sms; /* SMS over IP: its members instead */
+	uint8_t damage;                   /* content damage (enum gen_bad) */
+	uint16_t allow_set;               /* index into the Allow / Supported variants */
 };
+
+/* The members of the one event a concatenated SMS over IP makes: no SIP
+ * header field (it was several SIP messages), every number given. */
+void gen_sms_fields_put(struct gen_buf *f, const struct gen_sms_fields *sms);
 
 /* Build the message into msg and its truth members into fields (both are
  * appended to).  Nothing else is touched; the caller sends it. */
@@ -447,5 +484,54 @@ void gen_smpp_sm(struct gen_buf *b, const struct gen_smpp_sm *s);
 
 /* Make an SMPP PDU lie about its length (--bad). */
 void gen_smpp_lie_length(struct gen_rng *r, uint8_t *pdu, size_t len);
+
+/* ---- SMS over IP builder (gen_sms3gpp.c) ------------------------------ */
+
+/* How a corpus text goes into a TPDU: its GSM 7-bit septets packed
+ * (TP-DCS 0x00), its UTF-16BE as stored (0x08), or its Latin-1 bytes
+ * widened to UTF-16BE (0x08: TP-DCS has no Latin-1). */
+enum gen_tp_enc {
+	GEN_TP_GSM7,
+	GEN_TP_UCS2,
+	GEN_TP_LATIN1,
+};
+
+/* TP-DCS for an encoding. */
+uint8_t gen_tp_dcs(unsigned enc);
+
+/* Encoding and parts of text t as SMS over IP: one part when it fits in
+ * 160 septets / 70 UTF-16 units, else parts behind an 8-bit (ref16:
+ * 16-bit) reference UDH, never cutting an escape or a surrogate pair;
+ * part i is bytes [cuts[i], cuts[i+1]) of t->units.  Returns the number
+ * of parts, or 0 when more than maxparts would be needed. */
+unsigned gen_tp_plan(const struct gen_text *t, bool ref16, uint8_t *enc, size_t *cuts,
+                     unsigned maxparts);
+
+/* One RP-DATA (24.011 §7.3.1) carrying one SMS-DELIVER (mt: network to
+ * phone, RP-OA = the SC) or SMS-SUBMIT (phone to network, RP-DA = the
+ * SC) with part [off, off + len) of a text's units. */
+struct gen_rp_data {
+	bool mt;
+	uint8_t rp_mr, tp_mr;            /* RP-Message Reference; TP-MR (SUBMIT) */
+	const char *smsc;                /* the SC's E.164 digits, without '+' */
+	const struct gen_tp_addr *party; /* TP-OA (DELIVER) or TP-DA (SUBMIT) */
+	uint8_t vpf, vp;                 /* SUBMIT: TP-VPF 0 (none) or 2 (relative), TP-VP */
+	bool srr;                        /* SUBMIT: TP-SRR, a status report is asked for */
+	uint64_t scts_us;                /* DELIVER: TP-SCTS, written as China local time */
+	const struct gen_text *text;
+	uint8_t enc;        /* enum gen_tp_enc */
+	size_t off, len;    /* bytes of text->units */
+	bool concat, ref16; /* a UDH with IE 0x00 (8-bit) or 0x08 (16-bit ref) */
+	uint16_t ref;
+	uint8_t total, seq;
+};
+
+void gen_rp_data(struct gen_buf *b, const struct gen_rp_data *d);
+
+/* An RP-ACK (24.011 §7.3.3) for RP-Message Reference mr: from the network
+ * (RP-MTI 3, after an SMS-SUBMIT) or from the phone (RP-MTI 2, after an
+ * SMS-DELIVER); with report, RP-User-Data with an SMS-SUBMIT-REPORT
+ * (TP-SCTS scts_us) or SMS-DELIVER-REPORT. */
+void gen_rp_ack(struct gen_buf *b, bool from_network, uint8_t mr, bool report, uint64_t scts_us);
 
 #endif

@@ -9,6 +9,12 @@
  * vs addr-spec, quoted display names in Chinese, sip: vs tel: URIs with
  * ;user=phone or ;phone-context, vendor User-Agent / Server values.
  *
+ * A MESSAGE carrying SMS over IP (an application/vnd.3gpp.sms body, built
+ * in gen_sms3gpp.c) gets the SMS members of its event from the flow: the
+ * TPDU's party stands in for the SIP header's number on one side, and a
+ * concatenated SMS has one line of its own, without SIP header fields
+ * (gen_sms_fields_put()).
+ *
  * Content damage for --bad (a line without colon, a second From with
  * another value, two Content-Length values, junk before a colon, a NUL in
  * a header value) is written here too; the truth members stay those of the
@@ -277,17 +283,39 @@ void gen_sip_build(struct gen_rng *r, const struct gen_sip_spec *s, struct gen_b
 		field_str(f, "ruri", s->ruri);
 	field_str(f, "from_uri", s->from->uri);
 	field_str(f, "to_uri", s->to->uri);
-	field_str(f, "from", s->from->num.canon);
-	field_str(f, "to", s->to->num.canon);
+	/* SMS over IP: the TPDU's party replaces one side's number */
+	const struct gen_sms_fields *sms = s->sms;
+	field_str(f, "from", sms && sms->from ? sms->from : s->from->num.canon);
+	field_str(f, "to", sms && sms->to ? sms->to : s->to->num.canon);
 	field_str(f, "pai", s->pai ? s->pai->num.canon : NULL);
-	field_str(f, "from_raw", s->from->raw);
-	field_str(f, "to_raw", s->to->raw);
+	field_str(f, "from_raw", sms && sms->from_raw ? sms->from_raw : s->from->raw);
+	field_str(f, "to_raw", sms && sms->to_raw ? sms->to_raw : s->to->raw);
 	field_str(f, "user_agent", s->user_agent);
-	if (s->sip_message_text) {
+	if (sms) {
+		gen_puts(f, ",\"op\":\"sip_message\",\"text\":");
+		gen_put_json(f, sms->text, sms->text_len);
+		gen_puts(f, ",\"parts\":");
+		gen_putu(f, sms->parts, 1);
+		field_int(f, "data_coding", sms->data_coding);
+	} else if (s->sip_message_text) {
 		gen_puts(f, ",\"op\":\"sip_message\",\"text\":");
 		gen_put_json(f, (const char *)s->body, s->body_len);
 		gen_puts(f, ",\"parts\":1,\"data_coding\":null");
 	}
+}
+
+void gen_sms_fields_put(struct gen_buf *f, const struct gen_sms_fields *sms)
+{
+	gen_puts(f, ",\"op\":\"sip_message\"");
+	field_str(f, "from", sms->from);
+	field_str(f, "from_raw", sms->from_raw);
+	field_str(f, "to", sms->to);
+	field_str(f, "to_raw", sms->to_raw);
+	field_int(f, "data_coding", sms->data_coding);
+	gen_puts(f, ",\"text\":");
+	gen_put_json(f, sms->text, sms->text_len);
+	gen_puts(f, ",\"parts\":");
+	gen_putu(f, sms->parts, 1);
 }
 
 void gen_sip_id_make(struct gen_rng *r, struct gen_sip_id *id, const struct gen_number *n,

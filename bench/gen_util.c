@@ -587,6 +587,50 @@ void gen_num_smpp(struct gen_rng *r, const struct gen_number *n, uint8_t *ton, u
 	}
 }
 
+void gen_num_tp(struct gen_rng *r, const struct gen_number *n, bool alpha_ok, struct gen_tp_addr *a)
+{
+	switch (n->cls) {
+	case GEN_NUM_MOBILE:
+		if (gen_rng_below(r, 2)) {
+			a->toa = GEN_TOA_INTL;
+			gen_copy(a->text, sizeof(a->text), n->canon + 1);
+		} else {
+			a->toa = GEN_TOA_UNKNOWN;
+			gen_copy(a->text, sizeof(a->text), nsn(n));
+		}
+		break;
+	case GEN_NUM_LANDLINE:
+		if (gen_rng_below(r, 2)) {
+			a->toa = GEN_TOA_INTL;
+			gen_copy(a->text, sizeof(a->text), n->canon + 1);
+		} else {
+			a->toa = GEN_TOA_UNKNOWN; /* with the trunk prefix, as dialled */
+			join(a->text, sizeof(a->text), "0", nsn(n));
+		}
+		break;
+	case GEN_NUM_INTL:
+		if (gen_rng_chance(r, 0.8)) {
+			a->toa = GEN_TOA_INTL;
+			gen_copy(a->text, sizeof(a->text), n->canon + 1);
+		} else {
+			a->toa = GEN_TOA_UNKNOWN; /* with the international prefix */
+			join(a->text, sizeof(a->text), "00", n->canon + 1);
+		}
+		break;
+	case GEN_NUM_SERVICE:
+		/* 11 septets is the most an alphanumeric TP address holds */
+		a->toa = alpha_ok && strlen(n->canon) <= 11 && gen_rng_chance(r, 0.3)
+		             ? GEN_TOA_ALNUM
+		             : GEN_TOA_UNKNOWN;
+		gen_copy(a->text, sizeof(a->text), n->canon);
+		break;
+	default:
+		a->toa = GEN_TOA_ALNUM;
+		gen_copy(a->text, sizeof(a->text), n->canon);
+		break;
+	}
+}
+
 /* ---- corpus ------------------------------------------------------------- */
 
 /* Valid UTF-8 without NUL (overlongs, surrogates and > U+10FFFF refused). */
