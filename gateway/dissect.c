@@ -503,6 +503,39 @@ static void copy_raw(char *dst, uint8_t *dlen, struct afgw_str s)
 	*dlen = (uint8_t)n;
 }
 
+/* The text of an SMS from its code units (into d->text), or binary: flagged, not decoded. */
+static void sms_text(struct afgw_dissect *d, struct afgw_event *ev, enum afgw_sms_alphabet a,
+		     const uint8_t *units, size_t n)
+{
+	if (a == AFGW_SMS_BINARY) {
+		ev->binary = true;
+		d->c[AFGW_C_SMS_BINARY]++;
+		return;
+	}
+	struct afgw_sms_decoded res;
+	afgw_sms_decode(a, units, n, d->text, TEXT_CAP, &res);
+	ev->text = d->text;
+	ev->text_len = res.len;
+	if (res.invalid) {
+		add_anomaly(ev, "invalid_text_encoding");
+		d->c[AFGW_C_SMS_INVALID_CHARS]++;
+	}
+	if (res.truncated)
+		add_anomaly(ev, "text_truncated");
+}
+
+/* What a concat part keeps of the event of its frame: time, tag, addresses. */
+static void meta_addrs(struct sms_meta *mt, const struct afgw_event *ev, uint64_t tag)
+{
+	mt->ts_us = ev->ts_us;
+	mt->tag = tag;
+	mt->tcp = ev->tcp;
+	mt->src_ip = ev->src_ip;
+	mt->dst_ip = ev->dst_ip;
+	mt->src_port = ev->src_port;
+	mt->dst_port = ev->dst_port;
+}
+
 /* Decode joined units and emit the SMS event described by meta. */
 static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afgw_sms_alphabet a,
 		     const uint8_t *units, size_t n, unsigned parts, const uint64_t *tags,
@@ -546,21 +579,7 @@ static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afg
 	}
 	if (mixed)
 		add_anomaly(&ev, "mixed_alphabet");
-	if (a == AFGW_SMS_BINARY) {
-		ev.binary = true;
-		d->c[AFGW_C_SMS_BINARY]++;
-	} else {
-		struct afgw_sms_decoded res;
-		afgw_sms_decode(a, units, n, d->text, TEXT_CAP, &res);
-		ev.text = d->text;
-		ev.text_len = res.len;
-		if (res.invalid) {
-			add_anomaly(&ev, "invalid_text_encoding");
-			d->c[AFGW_C_SMS_INVALID_CHARS]++;
-		}
-		if (res.truncated)
-			add_anomaly(&ev, "text_truncated");
-	}
+	sms_text(d, &ev, a, units, n);
 	d->c[AFGW_C_SMS_MESSAGES]++;
 	emit(d, &ev);
 }
@@ -729,13 +748,7 @@ static bool sip_sms_pdu(struct afgw_dissect *d, const struct afgw_sip_msg *m,
 	if (udh.concat && !udh.bad && udh.total > 1) {
 		struct sms_meta mt;
 		afgw_zero(&mt, sizeof(mt));
-		mt.ts_us = ev->ts_us;
-		mt.tag = d->cur_tag;
-		mt.tcp = ev->tcp;
-		mt.src_ip = ev->src_ip;
-		mt.dst_ip = ev->dst_ip;
-		mt.src_port = ev->src_port;
-		mt.dst_port = ev->dst_port;
+		meta_addrs(&mt, ev, d->cur_tag);
 		memcpy(mt.op, "sip_message", sizeof("sip_message"));
 		mt.data_coding = pdu->dcs;
 		mt.valid = ev->valid;
@@ -754,21 +767,7 @@ static bool sip_sms_pdu(struct afgw_dissect *d, const struct afgw_sip_msg *m,
 		}
 		ev->valid = false; /* a part no message can take: screened alone */
 	}
-	if (a == AFGW_SMS_BINARY) {
-		ev->binary = true;
-		d->c[AFGW_C_SMS_BINARY]++;
-		return true;
-	}
-	struct afgw_sms_decoded res;
-	afgw_sms_decode(a, units, nunits, d->text, TEXT_CAP, &res);
-	ev->text = d->text;
-	ev->text_len = res.len;
-	if (res.invalid) {
-		add_anomaly(ev, "invalid_text_encoding");
-		d->c[AFGW_C_SMS_INVALID_CHARS]++;
-	}
-	if (res.truncated)
-		add_anomaly(ev, "text_truncated");
+	sms_text(d, ev, a, units, nunits);
 	return true;
 }
 
@@ -799,13 +798,7 @@ static void smpp_pdu(struct afgw_dissect *d, const struct afgw_smpp_pdu *pdu)
 	afgw_zero(&mt, sizeof(mt));
 	struct afgw_event tmp; /* fill_addrs() sets every field read below */
 	fill_addrs(d, &tmp);
-	mt.ts_us = tmp.ts_us;
-	mt.tag = d->cur_tag;
-	mt.tcp = tmp.tcp;
-	mt.src_ip = tmp.src_ip;
-	mt.dst_ip = tmp.dst_ip;
-	mt.src_port = tmp.src_port;
-	mt.dst_port = tmp.dst_port;
+	meta_addrs(&mt, &tmp, d->cur_tag);
 	memcpy(mt.op, op, strlen(op) + 1); /* op names are short literals */
 	mt.data_coding = pdu->data_coding;
 	mt.valid = pdu->valid;
