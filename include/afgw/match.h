@@ -39,6 +39,7 @@
 #define AFGW_MATCH_HITS_MAX 64         /* hits listed per message (all are scored) */
 #define AFGW_MATCH_TEXT_MAX 65536      /* bytes of message text scanned */
 #define AFGW_MATCH_CACHE_MAX 1048576   /* texts a worker's cache can keep */
+#define AFGW_MATCH_CACHE_WAYS 4        /* slots a text may be kept in: a set's size */
 #define AFGW_MATCH_CACHE_TEXT_MAX 1024 /* longest text kept (a 5-part Chinese SMS: 5 x 67 chars, 1005) */
 #define AFGW_MATCH_CACHE_HITS_MAX 24   /* most text-side hits of a text kept */
 
@@ -149,8 +150,9 @@ int afgw_match_worker_new(const struct afgw_ruleset *rs, unsigned country_code,
 			  struct afgw_match_worker **out);
 /*
  * Keep the text side of the results of up to `entries` distinct texts
- * (rounded up to a power of two, at least 2; about 3 KB each; 0: no
- * cache; two-way set-associative, least recently used replaced).
+ * (rounded up to a power of two, at least AFGW_MATCH_CACHE_WAYS; about
+ * 3 KB each; 0: no cache; AFGW_MATCH_CACHE_WAYS-way set-associative,
+ * least recently used replaced).
  * The hits of the text, url, contact and number kinds depend on the
  * normalized text alone: a text normalized to the same bytes as one in
  * the cache (a campaign sent to many, evaded or not) skips extraction

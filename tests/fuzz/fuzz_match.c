@@ -9,10 +9,10 @@
  * hand-written one (SMALL_SET plus 80 generated literals k00..k79, so that
  * one message can hit more rules than a cache slot or a result keeps).
  * Each set has a worker without a cache ("plain") and one with a tiny
- * cache ("cached": 2 or 4 entries, reset at every input, so that eviction
- * and set sharing happen all the time).
+ * cache ("cached": one or two sets of AFGW_MATCH_CACHE_WAYS entries, reset
+ * at every input, so that eviction and set sharing happen all the time).
  *
- * Input layout: byte 0 = flags: bit 0 cache of 4 entries (else 2), bit 1
+ * Input layout: byte 0 = flags: bit 0 a cache of two sets (else one), bit 1
  * the cached workers swap rule sets (afgw_match_worker_bind) between the
  * two passes, bit 2 the second pass runs in reverse order.  The rest is
  * split at 0xff bytes into up to MSG_MAX messages (the last one keeps any
@@ -34,8 +34,8 @@
  *    result has an empty extraction; a text comes from the cache only if
  *    an earlier scan since the last reset or rebind kept it (at most
  *    AFGW_MATCH_CACHE_TEXT_MAX normalized bytes and
- *    AFGW_MATCH_CACHE_HITS_MAX text-side hits), and with 2 entries
- *    (one set of two) exactly when a two-slot LRU of such texts holds it;
+ *    AFGW_MATCH_CACHE_HITS_MAX text-side hits), and with one set exactly
+ *    when an LRU of AFGW_MATCH_CACHE_WAYS slots holds it;
  *  - every result: score in 0..100; n_hits <= AFGW_MATCH_HITS_MAX; rule
  *    index < afgw_ruleset_count() and hit.r is that rule; no rule twice;
  *    caller / callee / sender hits only for a number given, spanning it;
@@ -143,9 +143,9 @@ struct set {
 
 /* The cache as match.h describes it, for the cached worker of one slot. */
 struct model {
-	char text[2][CACHE_TEXT_MAX];
-	size_t len[2];
-	uint64_t used[2];              /* 0: empty */
+	char text[AFGW_MATCH_CACHE_WAYS][CACHE_TEXT_MAX];
+	size_t len[AFGW_MATCH_CACHE_WAYS];
+	uint64_t used[AFGW_MATCH_CACHE_WAYS]; /* 0: empty */
 	uint64_t clock;
 	unsigned kept;                 /* texts ever kept since the reset (ever[]) */
 	char ever[2 * MSG_MAX][CACHE_TEXT_MAX];
@@ -551,7 +551,7 @@ static bool model_ever(const struct model *mo, const char *t, size_t n)
 /*
  * Check the cached worker's answer against the model, then update it.
  * full: the plain worker's result for the same message (keepable or not);
- * lru: the cache has one set of two slots, so the model is exact.
+ * lru: the cache is one set of AFGW_MATCH_CACHE_WAYS slots, so the model is exact.
  */
 static void model_step(struct model *mo, const struct afgw_match_result *full, bool cached,
 		       bool lru)
@@ -563,7 +563,7 @@ static void model_step(struct model *mo, const struct afgw_match_result *full, b
 		return;
 	}
 	int slot = -1;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < AFGW_MATCH_CACHE_WAYS; i++)
 		if (mo->used[i] && mo->len[i] == n && memcmp(mo->text[i], t, n) == 0)
 			slot = i;
 	if (cached)
@@ -579,7 +579,10 @@ static void model_step(struct model *mo, const struct afgw_match_result *full, b
 		side += text_kind(full->hit[i].r->kind);
 	if (full->dropped || side > CACHE_HITS_MAX)
 		return;
-	slot = mo->used[0] <= mo->used[1] ? 0 : 1;
+	slot = 0;
+	for (int i = 1; i < AFGW_MATCH_CACHE_WAYS; i++)
+		if (mo->used[i] < mo->used[slot])
+			slot = i;
 	memcpy(mo->text[slot], t, n);
 	mo->len[slot] = n;
 	mo->used[slot] = ++mo->clock;
@@ -667,7 +670,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	unsigned flags = data[0];
-	size_t entries = flags & 1 ? 4 : 2;
+	size_t entries = flags & 1 ? 2 * AFGW_MATCH_CACHE_WAYS : AFGW_MATCH_CACHE_WAYS;
 
 	struct msg msgs[MSG_MAX];
 	unsigned n = 0;
@@ -702,7 +705,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unsigned i = pass == 1 && (flags & 4) ? n - 1 - j : j;
 			struct afgw_str t = pass_text(&msgs[i], pass);
 			for (unsigned k = 0; k < 2; k++)
-				scan_both(g.bound[k], k, &msgs[i], t, entries == 2);
+				scan_both(g.bound[k], k, &msgs[i], t,
+					  entries <= AFGW_MATCH_CACHE_WAYS);
 		}
 	}
 	return 0;

@@ -160,7 +160,7 @@ static void cases(void)
 	if (!w)
 		return;
 	CHECK_INT(afgw_match_worker_cache(w, AFGW_MATCH_CACHE_MAX + 1), -EINVAL);
-	CHECK(afgw_match_worker_cache(w, 1) == 0); /* one set of two slots: every text shares it */
+	CHECK(afgw_match_worker_cache(w, 1) == 0); /* one set: every text shares it */
 
 	/* numbers are per message: same text, another sender */
 	const char *t = "请把钱转到安全账户 http://evil.example/x";
@@ -193,8 +193,15 @@ static void cases(void)
 	CHECK(scan(w, t, strlen(t), NULL, &b) == 0);
 	CHECK(b.cached && hit_of(&b, "t.safe")); /* t and o share the set */
 	CHECK(scan(w, o, strlen(o), NULL, &b) == 0 && b.cached && b.n_hits == 0);
-	CHECK(scan(w, o2, strlen(o2), NULL, &b) == 0); /* replaces t, the least recently used */
+	/* o2 and then others fill the set's other slots; the last one
+	 * replaces t, the least recently used */
+	CHECK(scan(w, o2, strlen(o2), NULL, &b) == 0);
 	CHECK(!b.cached && b.n_hits == 1 && hit_of(&b, "t.rx"));
+	for (int i = 0; i < AFGW_MATCH_CACHE_WAYS - 2; i++) {
+		char other[64];
+		int k = snprintf(other, sizeof(other), "第%d个会议在下午", i);
+		CHECK(scan(w, other, (size_t)k, NULL, &b) == 0 && !b.cached);
+	}
 	CHECK(scan(w, o, strlen(o), NULL, &b) == 0 && b.cached && b.n_hits == 0);
 	CHECK(scan(w, t, strlen(t), NULL, &b) == 0);
 	CHECK(!b.cached && hit_of(&b, "t.safe")); /* evicted, scanned again */
