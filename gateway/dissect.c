@@ -332,8 +332,10 @@ static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 	    afgw_str_caseeq(media, "application/vnd.3gpp.sms")) {
 		if (!sip_sms_pdu(d, m, &ev, &pdu))
 			return; /* one part of a concatenated SMS, held */
-		if (ev.is_sms)
+		if (ev.is_sms) {
 			d->c[AFGW_C_SMS_MESSAGES]++;
+			d->c[AFGW_C_SMS_OVER_IP]++;
+		}
 	} else if (m->is_request && afgw_str_eq(m->method, "MESSAGE")) {
 		ev.is_sms = true;
 		ev.op = "sip_message";
@@ -561,8 +563,10 @@ static void sms_emit(struct afgw_dissect *d, const struct sms_meta *mt, enum afg
 		add_anomaly(&ev, afgw_sip_anomaly_name(bits & (0u - bits)));
 	for (uint32_t bits = mt->pdu_anomalies; bits; bits &= bits - 1)
 		add_anomaly(&ev, afgw_sms_pdu_anomaly_name(bits & (0u - bits)));
-	if (mt->sip)
+	if (mt->sip) {
 		d->c[AFGW_C_SIP_SMS_JOINED]++;
+		d->c[AFGW_C_SMS_OVER_IP]++;
+	}
 	ev.is_sms = true;
 	ev.op = mt->op;
 	ev.data_coding = mt->data_coding;
@@ -1188,6 +1192,7 @@ const char *afgw_dissect_counter_name(enum afgw_dissect_counter c)
 		[AFGW_C_SIP_STREAM_OVERFLOW] = "sip_stream_overflow",
 		[AFGW_C_SIP_SMS_PARTS] = "sip_sms_parts",
 		[AFGW_C_SIP_SMS_JOINED] = "sip_sms_joined",
+		[AFGW_C_SMS_OVER_IP] = "sms_over_ip",
 		[AFGW_C_SMPP_PDUS] = "smpp_pdus",
 		[AFGW_C_SMPP_INVALID] = "smpp_invalid",
 		[AFGW_C_SMPP_CONTROL] = "smpp_control",

@@ -96,6 +96,7 @@ enum afgw_dissect_counter {
 	AFGW_C_SIP_STREAM_OVERFLOW,
 	AFGW_C_SIP_SMS_PARTS,           /* SIP MESSAGEs carrying one part of a concatenated 3GPP SMS */
 	AFGW_C_SIP_SMS_JOINED,          /* events made of such parts (SIP events = messages - parts + joined) */
+	AFGW_C_SMS_OVER_IP,             /* SMS events from 3GPP SMS over IP, joined ones included */
 	AFGW_C_SMPP_PDUS,
 	AFGW_C_SMPP_INVALID,
 	AFGW_C_SMPP_CONTROL,            /* binds, resps, enquire_link, unbind, ... */

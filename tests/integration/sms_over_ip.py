@@ -67,9 +67,10 @@ def main():
           "truncated RP-DATA flagged: %s" % broken["anomalies"])
     counts = dict(l.split() for l in r.stderr.decode().splitlines()
                   if len(l.split()) == 2 and l.split()[1].isdigit())
-    check(counts.get("sip_sms_parts") == "2" and counts.get("sip_sms_joined") == "1",
-          "the summary counts 2 parts held and 1 message joined: %s" %
-          {k: counts.get(k) for k in ("sip_sms_parts", "sip_sms_joined")})
+    keys = ("sip_sms_parts", "sip_sms_joined", "sms_over_ip")
+    check([counts.get(k) for k in keys] == ["2", "1", "4"],
+          "the summary counts 2 parts held, 1 message joined, 4 SMS over IP: %s" %
+          {k: counts.get(k) for k in keys})
 
 
 if __name__ == "__main__":
