@@ -407,6 +407,20 @@ static uint16_t ephemeral(struct gen *g, enum role role, uint64_t idx, bool v6)
 	return port;
 }
 
+/*
+ * f's path between two different core nodes picked at random, the far
+ * side on 5060 (an ephemeral port on the near one over TCP).  Calls,
+ * MESSAGE / OPTIONS transactions and SMS over IP all take it; the random
+ * draws are those each of them made before.
+ */
+static void core_path(struct gen *g, struct flow *f, bool v6)
+{
+	struct gen_rng *r = &g->rng;
+	uint32_t a = gen_rng_below(r, 24), b = (a + 1 + gen_rng_below(r, 23)) % 24;
+	uint16_t port = f->tcp ? ephemeral(g, R_CORE, a, v6) : 5060;
+	make_path(g, &f->conn.path, R_CORE, a, port, R_CORE, b, 5060, v6, 0x68);
+}
+
 /* ---- numbers ---------------------------------------------------------- */
 
 static void subscriber(struct gen *g, struct gen_number *n)
@@ -674,9 +688,7 @@ static void start_call(struct gen *g, uint64_t t0, const struct gen_number *call
 	f->label.pattern = pattern;
 	c->big_sdp = gen_rng_chance(r, g->o.big_sdp);
 	f->tcp = gen_rng_chance(r, g->o.tcp);
-	uint32_t a = gen_rng_below(r, 24), b = (a + 1 + gen_rng_below(r, 23)) % 24;
-	uint16_t port = f->tcp ? ephemeral(g, R_CORE, a, v6) : 5060;
-	make_path(g, &f->conn.path, R_CORE, a, port, R_CORE, b, 5060, v6, 0x68);
+	core_path(g, f, v6);
 	if (f->tcp)
 		make_tcp(g, f);
 	const struct gen_ep *ea = &f->conn.path.ep[0], *eb = &f->conn.path.ep[1];
@@ -1004,9 +1016,7 @@ static void start_simple(struct gen *g, uint8_t kind, uint64_t t, uint8_t nstep,
 		uint32_t b = gen_rng_below(r, 24);
 		make_path(g, &f->conn.path, R_UE, ue, port, R_CORE, b, 5060, v6, 0x68);
 	} else {
-		uint32_t a = gen_rng_below(r, 24), b = (a + 1 + gen_rng_below(r, 23)) % 24;
-		uint16_t port = f->tcp ? ephemeral(g, R_CORE, a, v6) : 5060;
-		make_path(g, &f->conn.path, R_CORE, a, port, R_CORE, b, 5060, v6, 0x68);
+		core_path(g, f, v6);
 	}
 	if (f->tcp)
 		make_tcp(g, f);
@@ -1267,9 +1277,7 @@ static uint64_t start_sms3gpp(struct gen *g, uint64_t t, uint32_t text, uint8_t 
 
 	bool v6 = gen_rng_chance(r, g->o.ipv6);
 	f->tcp = gen_rng_chance(r, g->o.tcp);
-	uint32_t a = gen_rng_below(r, 24), b = (a + 1 + gen_rng_below(r, 23)) % 24;
-	uint16_t port = f->tcp ? ephemeral(g, R_CORE, a, v6) : 5060;
-	make_path(g, &f->conn.path, R_CORE, a, port, R_CORE, b, 5060, v6, 0x68);
+	core_path(g, f, v6);
 	if (f->tcp)
 		make_tcp(g, f);
 
