@@ -306,7 +306,6 @@ static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 	struct afgw_event ev;
 	char from_raw[128], to_raw[128], pai_raw[128];
 	struct afgw_str pai_s;
-	struct afgw_sms_pdu pdu;
 
 	event_clear(&ev);
 	fill_addrs(d, &ev);
@@ -327,33 +326,34 @@ static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 	ev.has_pai = m->pai.present &&
 		     uri_number(d, &m->pai.parsed, pai_raw, sizeof(pai_raw), &pai_s, &ev.pai);
 
-	struct afgw_str media = media_type(m->content_type);
-	if (m->is_request && afgw_str_eq(m->method, "MESSAGE") &&
-	    afgw_str_caseeq(media, "application/vnd.3gpp.sms")) {
-		if (!sip_sms_pdu(d, m, &ev, &pdu))
-			return; /* one part of a concatenated SMS, held */
-		if (ev.is_sms) {
-			d->c[AFGW_C_SMS_MESSAGES]++;
-			d->c[AFGW_C_SMS_OVER_IP]++;
-		}
-	} else if (m->is_request && afgw_str_eq(m->method, "MESSAGE")) {
-		ev.is_sms = true;
-		ev.op = "sip_message";
-		ev.parts = 1;
-		if (media.len == 0 || afgw_str_caseeq(media, "text/plain")) {
-			ev.text = m->body.p ? m->body.p : "";
-			ev.text_len = m->body.len;
-			if (!afgw_utf8_valid(ev.text, ev.text_len)) {
-				add_anomaly(&ev, "invalid_text_encoding");
-				d->c[AFGW_C_SMS_INVALID_CHARS]++;
-			}
+	if (m->is_request && afgw_str_eq(m->method, "MESSAGE")) {
+		struct afgw_str media = media_type(m->content_type);
+		if (afgw_str_caseeq(media, "application/vnd.3gpp.sms")) {
+			struct afgw_sms_pdu pdu;
+			if (!sip_sms_pdu(d, m, &ev, &pdu))
+				return; /* one part of a concatenated SMS, held */
+			if (ev.is_sms)
+				d->c[AFGW_C_SMS_OVER_IP]++;
 		} else {
-			/* some other body (an image, a CPIM wrapper): flagged, not guessed */
-			ev.binary = true;
-			add_anomaly(&ev, "unsupported_content_type");
-			d->c[AFGW_C_SMS_BINARY]++;
+			ev.is_sms = true;
+			ev.op = "sip_message";
+			ev.parts = 1;
+			if (media.len == 0 || afgw_str_caseeq(media, "text/plain")) {
+				ev.text = m->body.p ? m->body.p : "";
+				ev.text_len = m->body.len;
+				if (!afgw_utf8_valid(ev.text, ev.text_len)) {
+					add_anomaly(&ev, "invalid_text_encoding");
+					d->c[AFGW_C_SMS_INVALID_CHARS]++;
+				}
+			} else {
+				/* some other body (an image, a CPIM wrapper): flagged, not guessed */
+				ev.binary = true;
+				add_anomaly(&ev, "unsupported_content_type");
+				d->c[AFGW_C_SMS_BINARY]++;
+			}
 		}
-		d->c[AFGW_C_SMS_MESSAGES]++;
+		if (ev.is_sms)
+			d->c[AFGW_C_SMS_MESSAGES]++;
 	}
 	emit(d, &ev);
 }
