@@ -306,6 +306,7 @@ static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 	struct afgw_event ev;
 	char from_raw[128], to_raw[128], pai_raw[128];
 	struct afgw_str pai_s;
+	struct afgw_sms_pdu pdu; /* SMS over IP: ev's TPDU party text lives here until emit() */
 
 	event_clear(&ev);
 	fill_addrs(d, &ev);
@@ -329,7 +330,6 @@ static void sip_event(struct afgw_dissect *d, const struct afgw_sip_msg *m)
 	if (m->is_request && afgw_str_eq(m->method, "MESSAGE")) {
 		struct afgw_str media = media_type(m->content_type);
 		if (afgw_str_caseeq(media, "application/vnd.3gpp.sms")) {
-			struct afgw_sms_pdu pdu;
 			if (!sip_sms_pdu(d, m, &ev, &pdu))
 				return; /* one part of a concatenated SMS, held */
 			if (ev.is_sms)
