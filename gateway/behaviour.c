@@ -760,6 +760,25 @@ static struct key key_from(struct afgw_bh_key k)
 	return (struct key){ k.h, k.chk };
 }
 
+void afgw_behaviour_prefetch(const struct afgw_behaviour *b, const struct afgw_bh_msg *m)
+{
+	struct afgw_bh_keys own;
+	const struct afgw_bh_keys *k = m->keys;
+	if (!k) {
+		afgw_behaviour_keys(m, &own);
+		k = &own;
+	}
+	struct key ck = key_from(k->caller), ek = key_from(k->callee), id = key_from(k->call_id);
+	if (ck.h)
+		prefetch_set(&b->callers, ck.h);
+	if (ck.h && ek.h)
+		prefetch_set(&b->pairs, pair_key(ck, ek).h);
+	if (id.h && m->kind != AFGW_BH_OTHER_SIP)
+		prefetch_set(&b->dialogs, id.h);
+	if (m->kind == AFGW_BH_SMS && m->text_hash)
+		prefetch_set(&b->texts, text_key(m->text_hash).h);
+}
+
 /*
  * One message through the detectors.  Keys are hashed once (or were, by
  * afgw_behaviour_keys) and their sets of tags prefetched.  An INVITE
@@ -781,19 +800,13 @@ void afgw_behaviour_observe(struct afgw_behaviour *b, const struct afgw_bh_msg *
 		afgw_behaviour_keys(m, &own);
 		k = &own;
 	}
+	afgw_behaviour_prefetch(b, &(struct afgw_bh_msg){ .kind = m->kind, .text_hash = m->text_hash,
+							  .keys = k });
 	struct key ck = key_from(k->caller), ek = key_from(k->callee), id = key_from(k->call_id);
 	struct key pk = { 0, 0 };
 	bool has_caller = ck.h != 0, has_callee = ek.h != 0, has_id = id.h != 0;
-	if (has_caller)
-		prefetch_set(&b->callers, ck.h);
-	if (has_caller && has_callee) {
+	if (has_caller && has_callee)
 		pk = pair_key(ck, ek);
-		prefetch_set(&b->pairs, pk.h);
-	}
-	if (has_id && m->kind != AFGW_BH_OTHER_SIP)
-		prefetch_set(&b->dialogs, id.h);
-	if (m->kind == AFGW_BH_SMS && m->text_hash)
-		prefetch_set(&b->texts, text_key(m->text_hash).h);
 
 	switch (m->kind) {
 	case AFGW_BH_INVITE:

@@ -107,11 +107,21 @@ static void waiter_wait(struct waiter *w, bool (*ready)(void *), void *arg)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/*
+ * Each side keeps its own copy of the other side's index and reads the
+ * shared one only when its copy says full (producer) or empty (consumer).
+ * A copy is always a bound that is safe to act on (the real head or tail
+ * only moves on), and in the steady state neither side then touches the
+ * other's cache line for every record: two cores passing one line back
+ * and forth per frame cost more than the copying.
+ */
 struct ring {
 	uint8_t *buf;
 	size_t cap;                          /* power of two */
 	_Alignas(64) atomic_size_t head;     /* consumer, monotonic */
+	size_t tail_seen;                    /* consumer: tail when last read */
 	_Alignas(64) atomic_size_t tail;     /* producer, monotonic */
+	size_t head_seen;                    /* producer: head when last read */
 	size_t reserved;                     /* producer: bytes of the open reservation */
 };
 
@@ -126,6 +136,7 @@ static int ring_init(struct ring *r, size_t cap)
 	r->cap = c;
 	atomic_init(&r->head, 0);
 	atomic_init(&r->tail, 0);
+	r->tail_seen = r->head_seen = 0;
 	return 0;
 }
 
@@ -147,11 +158,13 @@ static void *ring_reserve(struct ring *r, size_t n)
 {
 	n = rec_round(n);
 	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
 	size_t pos = tail & (r->cap - 1);
 	size_t need = n + (pos + n > r->cap ? r->cap - pos : 0);
-	if (r->cap - (tail - head) < need)
-		return NULL;
+	if (r->cap - (tail - r->head_seen) < need) {
+		r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (r->cap - (tail - r->head_seen) < need)
+			return NULL;
+	}
 	if (pos + n > r->cap) {
 		memset(r->buf + pos, 0, sizeof(uint32_t)); /* REC_WRAP */
 		atomic_store_explicit(&r->tail, tail + (r->cap - pos), memory_order_release);
@@ -172,9 +185,11 @@ static void *ring_peek(struct ring *r)
 {
 	for (;;) {
 		size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-		size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (head == tail)
-			return NULL;
+		if (head == r->tail_seen) {
+			r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+			if (head == r->tail_seen)
+				return NULL;
+		}
 		size_t pos = head & (r->cap - 1);
 		uint32_t size;
 		memcpy(&size, r->buf + pos, sizeof(size));
@@ -182,6 +197,22 @@ static void *ring_peek(struct ring *r)
 			return r->buf + pos;
 		atomic_store(&r->head, head + (r->cap - pos));
 	}
+}
+
+/* The record after rec, the one ring_peek() returned, if it is there already; or NULL. */
+static void *ring_after(struct ring *r, const void *rec)
+{
+	uint32_t size;
+	memcpy(&size, rec, sizeof(size));
+	size_t next = atomic_load_explicit(&r->head, memory_order_relaxed) + rec_round(size);
+	for (int i = 0; i < 2 && next != r->tail_seen; i++) {
+		size_t pos = next & (r->cap - 1);
+		memcpy(&size, r->buf + pos, sizeof(size));
+		if (size != REC_WRAP)
+			return r->buf + pos;
+		next += r->cap - pos;
+	}
+	return NULL;
 }
 
 static void ring_release(struct ring *r, size_t n)
@@ -246,6 +277,7 @@ struct in_rec {
 };
 
 #define CALLID_MAX 255
+#define PARTS_MAX 255              /* parts of one SMS: an 8-bit count on the wire */
 
 enum { OUT_SCANNED = 1, OUT_SMS = 2, OUT_SIP = 4, OUT_MARKER = 8, OUT_CACHED = 16 };
 
@@ -309,6 +341,11 @@ struct out_rec {
 	   OUT_MARKER: a struct rebind (the slot and match worker given up) */
 };
 
+/* The largest record without its JSON: what the inline mode's scratch holds. */
+#define SCRATCH_MAX                                                                            \
+	(sizeof(struct out_rec) + AFGW_MATCH_HITS_MAX * sizeof(uint32_t) +                   \
+	 PARTS_MAX * sizeof(uint64_t) + 2 * 255 + CALLID_MAX + REC_ALIGN)
+
 /* ---- the pipeline ------------------------------------------------------ */
 
 struct worker {
@@ -329,9 +366,9 @@ struct worker {
 	struct waiter out_wait;        /* worker sleeps: output full */
 	_Alignas(64) atomic_uint_fast64_t done;   /* last frame seq fully processed */
 	uint64_t sent;                 /* last frame seq given (capture thread) */
+	uint64_t done_seen;            /* done when the capture thread last read it */
 	uint64_t frames;               /* frames given (capture thread) */
-	uint8_t *scratch;              /* inline mode: one output record */
-	size_t scratch_cap;
+	uint8_t *scratch;              /* inline mode: one output record (SCRATCH_MAX) */
 	_Atomic uint64_t rebind_ns_max; /* longest stop for a rebind */
 };
 
@@ -411,7 +448,7 @@ static size_t min_sz(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-static void score_record(struct afgw_pipeline *p, const struct out_rec *r);
+static void score_record(struct afgw_pipeline *p, const struct out_rec *r, const char *json);
 
 /*
  * A worker has news for the score stage (a record, or a frame done):
@@ -503,6 +540,9 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	}
 	if (!(flags & OUT_SCANNED) && ev->is_sms && ev->text)
 		text_hash = hash64(ev->text, ev->text_len);
+	if (!p->threaded && p->bh) /* the score stage comes after the JSON: its misses, now */
+		afgw_behaviour_prefetch(p->bh, &(struct afgw_bh_msg){
+			.kind = (enum afgw_bh_kind)kind, .text_hash = text_hash, .keys = &keys });
 
 	afgw_jbuf_reset(&w->jb);
 	if (p->out) {
@@ -511,7 +551,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	}
 
 	/* the proxy needs every part's frame only when someone listens for notes */
-	size_t n_tags = p->on_verdict && ev->part_tags ? ev->n_part_tags : 0;
+	size_t n_tags = p->on_verdict && ev->part_tags ? min_sz(ev->n_part_tags, PARTS_MAX) : 0;
 	size_t fixed = sizeof(struct out_rec) + n_hits * sizeof(uint32_t) + n_tags * sizeof(uint64_t);
 	size_t size = fixed + caller_len + callee_len + callid_len + w->jb.len;
 	size = rec_round(size);
@@ -528,18 +568,8 @@ static void on_event(void *ud, const struct afgw_event *ev)
 			waiter_wait(&w->out_wait, has_space, &arg);
 		}
 	} else {
-		if (size > w->scratch_cap) {
-			uint8_t *nb = realloc(w->scratch, size * 2);
-			if (!nb) { /* keep the verdict, lose the JSON */
-				w->jb.len = 0;
-				size = rec_round(fixed + caller_len + callee_len + callid_len);
-				if (size > w->scratch_cap)
-					return;
-			} else {
-				w->scratch = nb;
-				w->scratch_cap = size * 2;
-			}
-		}
+		/* the score stage reads the JSON from w->jb: not copied, and
+		 * the rest always fits (SCRATCH_MAX) */
 		buf = w->scratch;
 	}
 
@@ -582,7 +612,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	if (callid_len)
 		memcpy(q, ev->sip->call_id.p, callid_len);
 	q += callid_len;
-	if (r->json_len)
+	if (r->json_len && p->threaded)
 		memcpy(q, w->jb.p, r->json_len);
 
 	if (p->threaded) {
@@ -590,7 +620,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 		waiter_wake(&p->main_wait);
 		kick(p);
 	} else {
-		score_record(p, r);
+		score_record(p, r, w->jb.p);
 	}
 }
 
@@ -826,7 +856,8 @@ static void take_marker(struct afgw_pipeline *p, const struct out_rec *r)
 	slot_unref(p, rb.slot);
 }
 
-static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
+/* Score r; its JSON is json, or (NULL) follows it in the record. */
+static void score_record(struct afgw_pipeline *p, const struct out_rec *r, const char *json)
 {
 	if (r->flags & OUT_MARKER) {
 		take_marker(p, r);
@@ -843,7 +874,8 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
 	q += r->callee_len;
 	struct afgw_str call_id = afgw_str_make((const char *)q, r->callid_len);
 	q += r->callid_len;
-	const char *json = (const char *)q;
+	if (!json)
+		json = (const char *)q;
 	struct afgw_pipeline_stats *st = &p->st;
 
 	st->events++;
@@ -961,15 +993,11 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r)
  */
 static int merge_next(struct afgw_pipeline *p)
 {
-	uint64_t done[AFGW_PIPELINE_WORKERS_MAX];
 	bool has[AFGW_PIPELINE_WORKERS_MAX];
+	bool fresh = false;
+again:;
 	int best = -1;
 	uint64_t best_seq = UINT64_MAX;
-
-	/* done first, heads second: a worker publishes its records before its
-	 * done mark, so every record up to done[j] is visible below. */
-	for (unsigned j = 0; j < p->n; j++)
-		done[j] = atomic_load(&p->w[j].done);
 	for (unsigned j = 0; j < p->n; j++) {
 		struct out_rec *h = ring_peek(&p->w[j].out);
 		has[j] = h != NULL;
@@ -980,11 +1008,23 @@ static int merge_next(struct afgw_pipeline *p)
 	}
 	if (best < 0)
 		return -1;
+	/*
+	 * done_seen, each worker's done mark as last read, was read before the
+	 * heads above (a worker publishes its records before its done mark, so
+	 * every record up to done_seen is visible there).  It only lags, so
+	 * when it says a worker cannot produce anything earlier, that holds;
+	 * when it does not, read the marks again and then the heads again.
+	 */
 	for (unsigned j = 0; j < p->n; j++) {
-		if ((int)j == best || has[j])
+		const struct worker *w = &p->w[j];
+		if ((int)j == best || has[j] || w->done_seen >= best_seq || w->done_seen == w->sent)
 			continue;
-		if (done[j] < best_seq && done[j] != p->w[j].sent)
+		if (fresh)
 			return -1; /* worker j may still produce something earlier */
+		for (unsigned k = 0; k < p->n; k++)
+			p->w[k].done_seen = atomic_load(&p->w[k].done);
+		fresh = true;
+		goto again;
 	}
 	return best;
 }
@@ -997,7 +1037,14 @@ static unsigned merge(struct afgw_pipeline *p)
 	while ((j = merge_next(p)) >= 0) {
 		struct worker *w = &p->w[j];
 		struct out_rec *r = ring_peek(&w->out);
-		score_record(p, r);
+		/* Scoring this one gives the behaviour tables' misses of the
+		 * worker's next record time to arrive. */
+		const struct out_rec *next = ring_after(&w->out, r);
+		if (next && p->bh && !(next->flags & OUT_MARKER))
+			afgw_behaviour_prefetch(p->bh, &(struct afgw_bh_msg){
+				.kind = (enum afgw_bh_kind)next->bh_kind, .text_hash = next->text_hash,
+				.keys = &next->keys });
+		score_record(p, r, NULL);
 		ring_release(&w->out, r->size);
 		waiter_wake(&w->out_wait);
 		n++;
@@ -1188,6 +1235,8 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 			if (ring_init(&w->in, cfg->memcap.queue_bytes) != 0 ||
 			    ring_init(&w->out, cfg->memcap.queue_bytes) != 0)
 				goto nomem;
+		} else if (!(w->scratch = malloc(SCRATCH_MAX))) {
+			goto nomem;
 		}
 	}
 	if (p->threaded) {

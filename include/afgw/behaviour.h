@@ -123,6 +123,17 @@ void afgw_behaviour_free(struct afgw_behaviour *b);
 void afgw_behaviour_observe(struct afgw_behaviour *b, const struct afgw_bh_msg *m,
 			    struct afgw_bh_result *res);
 
+/*
+ * Ask the memory system for the table lines afgw_behaviour_observe(b, m)
+ * will read first, without changing anything: a caller that knows the
+ * message a microsecond or more ahead of observing it (the pipeline, while
+ * it renders the message's JSON) hides the cache misses of tables far
+ * larger than the cache.  Needs m->kind, m->text_hash and the keys (m->keys,
+ * or the numbers to hash).  Any thread, but it only helps the one that
+ * observes.
+ */
+void afgw_behaviour_prefetch(const struct afgw_behaviour *b, const struct afgw_bh_msg *m);
+
 /* m's keys (m->keys is not read).  Pure: any thread. */
 void afgw_behaviour_keys(const struct afgw_bh_msg *m, struct afgw_bh_keys *k);
 
