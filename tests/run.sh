@@ -1,9 +1,11 @@
 #!/bin/sh
 # tests/run.sh - install what the tests need, build with ASan+UBSan, run
-# every meson test suite, print the summary, exit non-zero on any failure.
+# every meson test suite, then the threaded parts under ThreadSanitizer
+# (tests/tsan.sh), print the summary, exit non-zero on any failure.
 #
-# Works on a fresh Debian machine as root.  Build folder: build-asan/ (or
-# $AFGW_TEST_BUILD).  Extra arguments go to `meson test` (e.g. --suite unit).
+# Works on a fresh Debian machine as root.  Build folders: build-asan/ (or
+# $AFGW_TEST_BUILD) and build-tsan/.  Extra arguments go to `meson test`
+# (e.g. --suite unit) and skip the ThreadSanitizer part.
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,10 +47,20 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 rc=0
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@" || rc=$?
 
+# The threaded parts again under ThreadSanitizer (a build of their own);
+# skipped when only some suites were asked for.
+counts=$(mktemp)
+if [ $# = 0 ]; then
+	AFGW_TSAN_COUNTS=$counts "$here/tests/tsan.sh" "$build/gateway/afgw" || rc=1
+fi
+
 # The plain closing line CI reads: "N passed, N failed".
-python3 - "$build/meson-logs/testlog.json" <<'PY' || true
+python3 - "$build/meson-logs/testlog.json" "$counts" <<'PY' || true
 import json, sys
 ok = fail = skip = 0
+tsan = open(sys.argv[2]).read().split()
+if len(tsan) == 2:
+    ok, fail = int(tsan[0]), int(tsan[1])
 for line in open(sys.argv[1]):
     r = json.loads(line).get("result")
     if r in ("OK", "EXPECTEDFAIL"):
@@ -59,4 +71,5 @@ for line in open(sys.argv[1]):
         fail += 1
 print(f"{ok} passed, {fail} failed, {skip} skipped")
 PY
+rm -f "$counts"
 exit $rc

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static unsigned check_passed, check_failed;
+static _Atomic unsigned check_passed, check_failed; /* CHECKs may run on several threads */
 
 #define CHECK(cond)                                                              \
 	do {                                                                     \
