@@ -37,9 +37,9 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 91.4 %, odd rows 81.3 %, false positives 0.5 % (5 texts in 1002, all on
- * odd rows: 1.3 % of them), evaded 90.6 %; rules/samples: recall 98.1 %,
- * false positives 0 % of 508).  The corpus grew from 681 to 1431 texts with
+ * 91.9 %, odd rows 81.6 %, false positives 0.5 % (5 texts in 1032, all on
+ * odd rows: 1.3 % of them), evaded 91.3 %; rules/samples: recall 97.2 %,
+ * false positives 0 % of 608).  The corpus grew from 681 to 1431 texts with
  * five batches of hard texts, each scored before the rules were tuned on its
  * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
  * the first 681 texts: the odd rows of the new batches are openers and new
@@ -107,14 +107,32 @@
  * 80.7 % / 1.3 % to 81.3 % / 1.3 % (fake_boss 76.3 -> 78.9 %, en_new_number
  * 84.2 -> 89.5 %; romance openers and English crypto openers unchanged at
  * 50.0 % and 58.8 %), the corpus to 91.4 % / 0.5 %, evaded 90.6 %.
+ * The fifteenth (round 7 of issue "Match", 353 -> 360 rules: a recovery
+ * scam, an "inheritance" lure, compensation through a credit line
+ * (备用金, 借呗), a platform boast, returning home from abroad, asking about
+ * your city's house prices, probing for an interest in stocks) added batch
+ * 12, even ids only (41 fraud, 30 legitimate, written from published
+ * police and consumer warnings; 87.8 % / 0 % before tuning), and
+ * rules/samples batch 10 (zh_tenth, en_sixth: 338 texts in eleven rounds,
+ * 191 of 238 fraud caught and 2 of 100 legitimate flagged on first sight);
+ * it widened hooks and actions (百万医疗保障 and "每个月扣" from the
+ * platform's voice, an amount between 转 and 这张卡, new-payee, new-device,
+ * sign-in and "you sent" call-backs, "contact our fraud team", 工资卡 and
+ * 年终奖 registration, 额度失效 kept through 客服, refundable membership
+ * fees, 包装费) and fixed ctx.zh.negated_request, which read "如不需要请
+ * 配合我们在支付宝里关闭" as a warning.  Odd rows 81.3 % -> 81.6 %
+ * (en_crypto 58.8 -> 64.7 %; romance openers unchanged at 50.0 %), no new
+ * false positive, corpus 91.9 % / 0.5 %, evaded 91.3 %; the older samples
+ * are unchanged at 98.1 %, the total falls to 97.2 % because batch 10
+ * keeps its openers without a scheme element as misses.
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 91.2
-#define FLOOR_RECALL_ODD 81.1
+#define FLOOR_RECALL 91.7
+#define FLOOR_RECALL_ODD 81.4
 #define FLOOR_FP 0.6
-#define FLOOR_EVADED 90.4
-#define FLOOR_SAMPLES_RECALL 97.9
+#define FLOOR_EVADED 91.1
+#define FLOOR_SAMPLES_RECALL 97.0
 #define FLOOR_SAMPLES_FP 0.2
 
 struct row {
