@@ -191,6 +191,7 @@ static void fill_addrs(struct afgw_dissect *d, struct afgw_event *ev)
  * Whether [p, p+n) holds a ':', ';' or '%' (a password, parameters or an
  * escape in a user part), eight bytes at a time: a byte of w equal to c
  * is a zero byte of w ^ c, and (v - 1s) & ~v & 0x80s finds zero bytes.
+ * ':' and ';' differ only in the low bit, so (w | 1s) ^ ';' finds both.
  */
 static bool user_specials(const char *p, size_t n)
 {
@@ -206,8 +207,8 @@ static bool user_specials(const char *p, size_t n)
 		if (i + 8 > n)
 			i = n - 8; /* the last word overlaps the one before */
 		memcpy(&w, p + i, 8);
-		uint64_t a = w ^ (ones * ':'), b = w ^ (ones * ';'), c = w ^ (ones * '%');
-		if ((((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c)) & highs)
+		uint64_t a = (w | ones) ^ (ones * ';'), c = w ^ (ones * '%');
+		if ((((a - ones) & ~a) | ((c - ones) & ~c)) & highs)
 			return true;
 		if (i + 8 == n)
 			return false;

@@ -614,6 +614,213 @@ static void test_headers_checked(void)
 	CHECK_INT(m.from.display.len, 4);
 }
 
+/*
+ * The common shapes that decode_sip.c reads on fast paths (URIs of plain
+ * bytes, one-parm Vias, word@word Call-IDs, ";tag=" ends, "name:" lines),
+ * and their near misses, which the general rules must still catch.  The
+ * expectations are RFC 3261's grammar (§25.1), not this parser's output.
+ */
+static void test_fast_paths(void)
+{
+	struct afgw_sip_msg m;
+	char text[1024];
+	static const struct {
+		const char *from; /* the From value */
+		bool ok;
+		const char *user, *host, *port, *params;
+		bool phone;
+		const char *tag;
+	} na[] = {
+	    {"<sip:+8613800138000@ims.mnc001.mcc460.3gppnetwork.org;user=phone>;tag=c8f7fea804",
+	     true, "+8613800138000", "ims.mnc001.mcc460.3gppnetwork.org", "", "user=phone", true,
+	     "c8f7fea804"},
+	    {"\"Li Na\" <sip:02948410745@ims.mnc001.mcc460.3gppnetwork.org>;tag=xvrjf725n", true,
+	     "02948410745", "ims.mnc001.mcc460.3gppnetwork.org", "", "", false, "xvrjf725n"},
+	    /* a user part with a ';' (user-unreserved) and one with a password */
+	    {"<sip:+86138001;npdi@host.example.com>;tag=1", true, "+86138001;npdi",
+	     "host.example.com", "", "", false, "1"},
+	    {"<sip:alice:secret@host.example.com:5060>;tag=1", true, "alice", "host.example.com",
+	     "5060", "", false, "1"},
+	    /* no user: all of it is host, port and parameters */
+	    {"<sip:proxy.example.com:5060;transport=tcp;lr>;tag=1", true, "", "proxy.example.com",
+	     "5060", "transport=tcp;lr", false, "1"},
+	    {"<sip:+8613800138000.example.com>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    /* IPv6 references (RFC 5118) */
+	    {"<sip:+8613800138000@[fd12:3456:789a:10::17]:5060;user=phone>;tag=1", true,
+	     "+8613800138000", "[fd12:3456:789a:10::17]", "5060", "user=phone", true, "1"},
+	    {"<sip:alice@[fd12:zz::1]:5060>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@[1234567890abcdef]>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@[fd12::1]x;lr=on>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    /* ports: 1 to 5 digits */
+	    {"<sip:alice@host.example.com:123456>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@host.example.com:50a0>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    /* uri-parameters: 1*paramchar names and values */
+	    {"<sip:alice@host.example.com;;lr>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@host.example.com;lr;>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@host.example.com;=x>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@host.example.com;a=>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@host.example.com;a=b@c>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@host.example.com;maddr=a:b;x=+1>;tag=1", true, "alice", "host.example.com",
+	     "", "maddr=a:b;x=+1", false, "1"},
+	    {"<sip:alice@host.example.com;user=phonex>;tag=1", true, "alice", "host.example.com", "",
+	     "user=phonex", false, "1"},
+	    /* case: scheme, user=phone and the tag name are case-insensitive */
+	    {"<SIP:ALICE@HOST.EXAMPLE.COM;USER=PHONE>;TAG=Ab-1", true, "ALICE", "HOST.EXAMPLE.COM",
+	     "", "USER=PHONE", true, "Ab-1"},
+	    {"<sip:host_name.example.com;lr>;tag=1", true, "", "host_name.example.com", "", "lr",
+	     false, "1"},
+	    {"<sip:@host.example.com;user=phone>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@@host.example.com>;tag=1", false, NULL, NULL, NULL, NULL, false, NULL},
+	    /* header parameters after the name-addr */
+	    {"<sip:alice@host.example.com>;tag=", false, NULL, NULL, NULL, NULL, false, NULL},
+	    {"<sip:alice@host.example.com>;tag=abc;x=y", true, "alice", "host.example.com", "", "",
+	     false, "abc"},
+	    {"<sip:alice@host.example.com> ;tag=abc", true, "alice", "host.example.com", "", "",
+	     false, "abc"},
+	    {"<sip:alice@host.example.com>;tag=a~b_c", true, "alice", "host.example.com", "", "",
+	     false, "a~b_c"},
+	    /* an addr-spec: its URI ends at the ';' */
+	    {"sip:+8613800138000@ims.example.cn;tag=1", true, "+8613800138000", "ims.example.cn", "",
+	     "", false, "1"},
+	};
+	for (size_t i = 0; i < AFGW_ARRAY_SIZE(na); i++) {
+		snprintf(text, sizeof(text), "%sFrom: %s\r\n%s%s%s\r\n", REQ_LINE, na[i].from, REQ_TO,
+			 REQ_VIA, REQ_CALLID REQ_CSEQ);
+		CHECK_INT(parse(text, &m, 0), 0);
+		CHECK(m.valid == na[i].ok);
+		CHECK(has(&m, AFGW_SIP_A_BAD_FROM) == !na[i].ok);
+		if (m.valid != na[i].ok)
+			fprintf(stderr, "  case %zu: anomalies %#x\n", i, m.anomalies);
+		if (!na[i].ok)
+			continue;
+		CHECK(m.from.parsed.parsed);
+		CHECK_STR(m.from.parsed.user, na[i].user);
+		CHECK_STR(m.from.parsed.host, na[i].host);
+		CHECK_STR(m.from.parsed.port, na[i].port);
+		CHECK_STR(m.from.parsed.params, na[i].params);
+		CHECK(m.from.parsed.user_phone == na[i].phone);
+		CHECK_STR(m.from.tag, na[i].tag);
+		/* the same URI as the Request-URI, where there is one inside <> */
+		const char *lt = strchr(na[i].from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+		if (!gt)
+			continue;
+		snprintf(text, sizeof(text), "OPTIONS %.*s SIP/2.0\r\n%s\r\n", (int)(gt - lt - 1),
+			 lt + 1, REQ_REST);
+		CHECK_INT(parse(text, &m, 0), 0);
+		CHECK(m.valid);
+		CHECK_STR(m.ruri_parsed.user, na[i].user);
+		CHECK_STR(m.ruri_parsed.host, na[i].host);
+		CHECK_STR(m.ruri_parsed.port, na[i].port);
+		CHECK_STR(m.ruri_parsed.params, na[i].params);
+		CHECK(m.ruri_parsed.user_phone == na[i].phone);
+	}
+	CHECK_INT(parse(REQ_LINE "From: \"A B\" <sip:alice@host.example.com;user=phone>;tag=9\r\n" REQ_TO
+			REQ_VIA REQ_CALLID REQ_CSEQ "\r\n",
+			&m, 0),
+		  0);
+	CHECK_STR(m.from.display, "A B");
+	CHECK_STR(m.from.uri, "sip:alice@host.example.com;user=phone");
+	CHECK_STR(m.from.parsed.scheme, "sip");
+
+	/* Via: the topmost via-parm, with LWS where §20.42 allows it */
+	static const struct {
+		const char *via, *first; /* first NULL: bad_via */
+	} via[] = {
+	    {"SIP/2.0/UDP 10.13.3.25:5060;branch=z9hG4bKmt5x0rtjd0ozjq16;rport",
+	     "SIP/2.0/UDP 10.13.3.25:5060;branch=z9hG4bKmt5x0rtjd0ozjq16;rport"},
+	    {"SIP/2.0/TCP [fd12:3456:789a:10::19]:5060;branch=z9hG4bKip0i0iq01ndixlv1;rport",
+	     "SIP/2.0/TCP [fd12:3456:789a:10::19]:5060;branch=z9hG4bKip0i0iq01ndixlv1;rport"},
+	    {"SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/UDP b.example.com;branch=z9hG4bK2",
+	     "SIP/2.0/UDP a.example.com;branch=z9hG4bK1"},
+	    {"SIP/2.0/UDP  10.1.2.3:5060 ;branch=z9hG4bK1234567",
+	     "SIP/2.0/UDP  10.1.2.3:5060 ;branch=z9hG4bK1234567"},
+	    {"SIP/2.0/UDP 10.1.2.3 : 5060;branch=z9hG4bK1234567",
+	     "SIP/2.0/UDP 10.1.2.3 : 5060;branch=z9hG4bK1234567"},
+	    {"SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK1234567;received=fd12::1",
+	     "SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK1234567;received=fd12::1"},
+	    {"sip/2.0/udp host.example.com;branch=z9hG4bK1234567",
+	     "sip/2.0/udp host.example.com;branch=z9hG4bK1234567"},
+	    {"SIP/2.0/UDP 10.1.2.3:5060;branch=", NULL},
+	    {"SIP/2.0/UDP 10.1.2.3:506000;branch=z9hG4bK1", NULL},
+	    {"SIP/2.0/UDP [fd12::1]x;branch=z9hG4bK12345", NULL},
+	    {"SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK1234567;;", NULL},
+	    {"SIP/2.0/UDP10.1.2.3:5060;branch=z9hG4bK1234567", NULL},
+	};
+	for (size_t i = 0; i < AFGW_ARRAY_SIZE(via); i++) {
+		snprintf(text, sizeof(text), "%sVia: %s\r\n%s%s%s%s\r\n", REQ_LINE, via[i].via, REQ_FROM,
+			 REQ_TO, REQ_CALLID, REQ_CSEQ);
+		CHECK_INT(parse(text, &m, 0), 0);
+		CHECK(has(&m, AFGW_SIP_A_BAD_VIA) == !via[i].first);
+		CHECK(m.valid == (via[i].first != NULL));
+		/* a bad Via is kept whole */
+		CHECK_STR(m.via, via[i].first ? via[i].first : via[i].via);
+	}
+
+	/* Call-ID = word ["@" word] */
+	static const struct {
+		const char *id;
+		bool ok;
+	} cid[] = {
+	    {"03fa9d12d2b7cd9aadf7389257af72dc@10.13.3.25", true},
+	    {"bc0c2332-4b94-1b77-cc75-3d8720ffd40c", true},
+	    {"abc{defgh}ijklmnop@x", true},
+	    {"abcdefghijklmnop@", false},
+	    {"@abcdefghijklmnop", false},
+	    {"abcdefgh@ijklmnop@qrst", false},
+	    {"abcdefgh ijklmnop", false},
+	};
+	for (size_t i = 0; i < AFGW_ARRAY_SIZE(cid); i++) {
+		snprintf(text, sizeof(text), "%s%s%s%sCall-ID: %s\r\n%s\r\n", REQ_LINE, REQ_VIA,
+			 REQ_FROM, REQ_TO, cid[i].id, REQ_CSEQ);
+		CHECK_INT(parse(text, &m, 0), 0);
+		CHECK(m.valid == cid[i].ok);
+		CHECK(has(&m, AFGW_SIP_A_BAD_HEADER) == !cid[i].ok);
+		CHECK_STR(m.call_id, cid[i].id);
+	}
+
+	/* CSeq: any number of digits, the value below 2**31 */
+	CHECK_INT(parse(REQ_LINE REQ_VIA REQ_FROM REQ_TO REQ_CALLID "CSeq: 2147483647 OPTIONS\r\n\r\n",
+			&m, 0),
+		  0);
+	CHECK(m.valid);
+	CHECK_INT(m.cseq, 2147483647);
+	CHECK_STR(m.cseq_method, "OPTIONS");
+	CHECK_INT(parse(REQ_LINE REQ_VIA REQ_FROM REQ_TO REQ_CALLID
+			"CSeq: 0000000000000000000001 OPTIONS\r\n\r\n",
+			&m, 0),
+		  0);
+	CHECK(m.valid);
+	CHECK_INT(m.cseq, 1);
+	CHECK_INT(parse(REQ_LINE REQ_VIA REQ_FROM REQ_TO REQ_CALLID
+			"CSeq: 99999999999999999999999 OPTIONS\r\n\r\n",
+			&m, 0),
+		  0);
+	CHECK(has(&m, AFGW_SIP_A_BAD_CSEQ));
+
+	/* header names: any case, compact forms, tokens we skip, non-tokens */
+	CHECK_INT(parse(REQ_LINE REQ_VIA REQ_FROM REQ_TO "cAlL-iD: x1@h\r\n" REQ_CSEQ
+			"X_Custom!~: v\r\nX-A-Very-Long-Header-Name: v\r\nFrob: x\r\n"
+			"Via : SIP/2.0/UDP h2.example.com;branch=z9hG4bKy\r\n\r\n",
+			&m, 0),
+		  0);
+	CHECK(m.valid);
+	CHECK_INT(m.anomalies, 0);
+	CHECK_STR(m.call_id, "x1@h");
+	CHECK_STR(m.via, "SIP/2.0/UDP h.example.com;branch=z9hG4bKx");
+	CHECK_INT(parse(REQ_LINE REQ_REST "Bad@Name: x\r\n\r\n", &m, 0), 0);
+	CHECK(has(&m, AFGW_SIP_A_JUNK_BEFORE_COLON | AFGW_SIP_A_AMBIGUOUS));
+	CHECK_INT(parse(REQ_LINE REQ_REST "Foo\r\nBar: x\r\n\r\n", &m, 0), 0);
+	CHECK(has(&m, AFGW_SIP_A_BAD_HEADER));
+	CHECK_INT(parse(REQ_LINE REQ_VIA REQ_FROM REQ_TO REQ_CALLID REQ_CSEQ
+			"m: <sip:+8613912345678@10.1.2.3:5060;transport=tcp>\r\n\r\n",
+			&m, 0),
+		  0);
+	CHECK(m.valid);
+	CHECK_STR(m.contact.parsed.user, "+8613912345678");
+	CHECK_STR(m.contact.parsed.port, "5060");
+	CHECK_STR(m.contact.parsed.params, "transport=tcp");
+}
+
 static void test_ambiguity(void)
 {
 	struct afgw_sip_msg m;
@@ -1242,6 +1449,7 @@ int main(void)
 	test_responses();
 	test_request_lines();
 	test_headers_checked();
+	test_fast_paths();
 	test_ambiguity();
 	test_datagram_framing();
 	test_stream_framing();
