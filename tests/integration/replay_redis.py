@@ -59,14 +59,18 @@ class Redis:
             ["redis-server", "--port", "0", "--unixsocket", self.sock, "--unixsocketperm", "700",
              "--save", "", "--dir", self.dir, "--hash-max-listpack-entries", "512"] + persist,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(500):
+        # ready when it answers PING (while it loads a dataset it says LOADING)
+        for _ in range(3000):
             try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(self.sock)
-                s.close()
-                return
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.settimeout(2)
+                    s.connect(self.sock)
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return
             except OSError:
-                time.sleep(0.01)
+                pass
+            time.sleep(0.01)
         raise SystemExit("redis-server did not start")
 
     def kill(self):

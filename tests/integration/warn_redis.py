@@ -24,6 +24,7 @@ Exits 77 (skipped) when redis-server is not installed.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import struct
@@ -69,7 +70,11 @@ def rcli(redis, *args):
 
 def stream_ids(redis):
     """Warning ids in afgw:warn, in stream order."""
-    out = rcli(redis, "--raw", "XRANGE", "afgw:warn", "-", "+").split("\n")
+    p = subprocess.run(["redis-cli", "-s", redis.sock, "--raw", "XRANGE", "afgw:warn", "-", "+"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0 or p.stdout.startswith(("ERR", "LOADING", "Could not connect")):
+        raise SystemExit("XRANGE afgw:warn failed: %s %s" % (p.stdout[:200], p.stderr[:200]))
+    out = p.stdout.split("\n")
     return [out[i + 1] for i in range(len(out) - 1) if out[i] == "id"]
 
 
@@ -358,13 +363,20 @@ def fault_run(gen, afgw, ctl, work, fleets, keys, name, kill):
                 break
             time.sleep(0.01)
         check(proc.poll() is None, "Redis killed while the replay runs")
+        # afgw is held (SIGSTOP) while Redis dies and comes back, so that the
+        # replay cannot end before Redis is up again: afgw then finds its
+        # connections broken, spools, reconnects and delivers within the run,
+        # however fast or slow this machine is
+        os.kill(proc.pid, signal.SIGSTOP)
         fl.redis.kill()
-        time.sleep(1.5)
         fl.redis.start(True)
+        os.kill(proc.pid, signal.SIGCONT)
     err = proc.communicate(timeout=900)[1]
     check(proc.returncode == 0, "%s: replay exit 0: %s" % (name, err[-800:]))
     if kill:
         check("warnings_spooled" in err, "%s: warnings went to the spool meanwhile" % name)
+        check(re.search(r"notifier: Redis at \S+ is back", err) is not None,
+              "%s: the notifier reconnected within the run" % name)
     ids = set(stream_ids(fl.redis))
     fl.redis.kill()
     return ids
