@@ -594,8 +594,7 @@ static void reload_config(const char *path, struct afgw_config *cfg, struct gw *
 				   "rules directory, metrics address, smpp addresses, accounts "
 				   "path, window, sessions, screening) need a restart" : "");
 	}
-	if (*out)
-		fflush(*out);
+	afgw_pipeline_flush_output(g->p);
 	FILE *nf = open_events(cfg->output.events);
 	if (!nf && cfg->output.events && strcmp(cfg->output.events, "none") != 0) {
 		afgw_log(AFGW_LOG_ERROR, "SIGHUP: cannot open %s: %s; events go on to the old file",
@@ -903,8 +902,7 @@ int afgw_cmd_run(int argc, char **argv)
 		if (t >= next_tick) {
 			next_tick = t + 1;
 			take_snapshot(&snap, &g, cap, px);
-			if (out)
-				fflush(out);
+			afgw_pipeline_flush_output(g.p);
 		}
 	}
 

@@ -396,7 +396,7 @@ struct afgw_pipeline {
 	_Alignas(64) atomic_int armed; /* ... which is armed: a worker with news writes it */
 
 	struct afgw_behaviour *bh;
-	struct afgw_jbuf vb;           /* verdict JSON */
+	struct afgw_jbuf ob;           /* Event JSON lines not yet written to out */
 	struct afgw_score_hit hits[AFGW_MATCH_HITS_MAX];
 	struct afgw_pipeline_stats st;
 	atomic_uint_fast64_t scored;
@@ -856,6 +856,29 @@ static void take_marker(struct afgw_pipeline *p, const struct out_rec *r)
 	slot_unref(p, rb.slot);
 }
 
+/*
+ * Lines collect in p->ob and go out in big writes: two stdio calls per
+ * line (its event and its verdict) cost more than formatting the verdict.
+ */
+#define OUT_FLUSH_BYTES (256u << 10)
+
+static void write_lines(struct afgw_pipeline *p)
+{
+	if (afgw_jbuf_failed(&p->ob) ||
+	    (p->ob.len && fwrite(p->ob.p, 1, p->ob.len, p->out) != p->ob.len))
+		p->st.write_failed = true;
+	afgw_jbuf_reset(&p->ob);
+}
+
+void afgw_pipeline_flush_output(struct afgw_pipeline *p)
+{
+	if (!p->out)
+		return;
+	write_lines(p);
+	if (fflush(p->out) != 0)
+		p->st.write_failed = true;
+}
+
 /* Score r; its JSON is json, or (NULL) follows it in the record. */
 static void score_record(struct afgw_pipeline *p, const struct out_rec *r, const char *json)
 {
@@ -971,18 +994,18 @@ static void score_record(struct afgw_pipeline *p, const struct out_rec *r, const
 		warn_subscriber(p, r, caller, callee, &v);
 
 	if (p->out && r->json_len && !(p->skip_allow && scanned && v.action == AFGW_ALLOW)) {
-		afgw_jbuf_reset(&p->vb);
-		p->vb.need_comma = true;
+		/* the event's fields, then the verdict closes its object */
+		afgw_json_raw(&p->ob, json, r->json_len);
+		p->ob.need_comma = true;
 		if (scanned) {
-			afgw_verdict_json(&p->vb, &v);
+			afgw_verdict_json(&p->ob, &v);
 		} else {
-			afgw_json_key(&p->vb, "unscanned");
-			afgw_json_cstr(&p->vb, afgw_unscanned_name((enum afgw_unscanned)r->unscanned));
+			afgw_json_key(&p->ob, "unscanned");
+			afgw_json_cstr(&p->ob, afgw_unscanned_name((enum afgw_unscanned)r->unscanned));
 		}
-		afgw_json_raw(&p->vb, "}\n", 2);
-		if (fwrite(json, 1, r->json_len, p->out) != r->json_len ||
-		    fwrite(p->vb.p, 1, p->vb.len, p->out) != p->vb.len || afgw_jbuf_failed(&p->vb))
-			st->write_failed = true;
+		afgw_json_raw(&p->ob, "}\n", 2);
+		if (p->ob.len >= OUT_FLUSH_BYTES)
+			write_lines(p);
 	}
 	atomic_store_explicit(&p->scored, st->events, memory_order_relaxed);
 }
@@ -1186,7 +1209,7 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 	p->wake_fd = p->threaded ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
 	if (p->threaded && p->wake_fd < 0)
 		goto nomem;
-	afgw_jbuf_init(&p->vb);
+	afgw_jbuf_init(&p->ob);
 	p->w = calloc(p->n, sizeof(*p->w));
 	if (!p->w)
 		goto nomem;
@@ -1279,7 +1302,8 @@ static unsigned flow_worker(const struct afgw_pipeline *p, const struct afgw_fra
 	h ^= h >> 29;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 32;
-	return (unsigned)(h % p->n);
+	/* the high half times n, shifted: in [0, n) like h % n, without a division */
+	return (unsigned)(((h >> 32) * p->n) >> 32);
 }
 
 struct dispatch_arg {
@@ -1407,6 +1431,7 @@ void afgw_pipeline_poll(struct afgw_pipeline *p)
 void afgw_pipeline_set_output(struct afgw_pipeline *p, FILE *out, bool skip_allow)
 {
 	/* the score stage writes in this thread: nothing is in the middle of a line */
+	afgw_pipeline_flush_output(p);
 	p->out = out;
 	p->skip_allow = skip_allow;
 }
@@ -1567,6 +1592,7 @@ void afgw_pipeline_finish(struct afgw_pipeline *p)
 	if (!p->threaded) {
 		p->w[0].cur_seq = p->seq;
 		afgw_dissect_flush(p->w[0].d);
+		afgw_pipeline_flush_output(p);
 		return;
 	}
 	uint64_t flush_seq = p->seq;
@@ -1578,6 +1604,7 @@ void afgw_pipeline_finish(struct afgw_pipeline *p)
 			waiter_wait(&p->main_wait, finish_ready, &a);
 	}
 	merge(p);
+	afgw_pipeline_flush_output(p);
 }
 
 uint64_t afgw_pipeline_scored(const struct afgw_pipeline *p)
@@ -1672,7 +1699,7 @@ void afgw_pipeline_free(struct afgw_pipeline *p)
 	free_slots(p->slots);
 	free_slots(atomic_exchange(&p->graveyard, NULL));
 	afgw_behaviour_free(p->bh);
-	afgw_jbuf_fini(&p->vb);
+	afgw_jbuf_fini(&p->ob);
 	waiter_fini(&p->main_wait);
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);

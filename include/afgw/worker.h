@@ -150,6 +150,12 @@ void afgw_pipeline_poll(struct afgw_pipeline *p);
  * with or without allow verdicts (afgw run on SIGHUP). */
 void afgw_pipeline_set_output(struct afgw_pipeline *p, FILE *out, bool skip_allow);
 
+/* Capture thread: the Event JSON lines scored so far out to the output
+ * (they collect in a buffer of the pipeline's), then fflush() it.  Done by
+ * afgw_pipeline_finish and afgw_pipeline_set_output; an event loop calls it
+ * where it would flush the output. */
+void afgw_pipeline_flush_output(struct afgw_pipeline *p);
+
 /* The sequence number the next frame will get (verdict notes name it). */
 uint64_t afgw_pipeline_next_seq(const struct afgw_pipeline *p);
 
