@@ -37,9 +37,9 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 91.9 %, odd rows 81.6 %, false positives 0.5 % (5 texts in 1032, all on
- * odd rows: 1.3 % of them), evaded 91.3 %; rules/samples: recall 97.2 %,
- * false positives 0 % of 608).  The corpus grew from 681 to 1431 texts with
+ * 92.3 %, odd rows 81.6 %, false positives 0.5 % (5 texts in 1062, all on
+ * odd rows: 1.3 % of them), evaded 91.6 %; rules/samples: recall 97.3 %,
+ * false positives 0 % of 649).  The corpus grew from 681 to 1431 texts with
  * five batches of hard texts, each scored before the rules were tuned on its
  * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
  * the first 681 texts: the odd rows of the new batches are openers and new
@@ -125,14 +125,32 @@
  * false positive, corpus 91.9 % / 0.5 %, evaded 91.3 %; the older samples
  * are unchanged at 98.1 %, the total falls to 97.2 % because batch 10
  * keeps its openers without a scheme element as misses.
+ * The sixteenth (round 8 of issue "Match", 360 -> 367 rules: a lover's
+ * "top up this platform, withdraw it with the interest", a streamer's
+ * gifts, a PC "blocked by Windows Defender", files "will be deleted", a
+ * page appeal against a deadline, a trader persona, a profit figure for a
+ * week or a month) added batch 13, even ids only (46 fraud, 30
+ * legitimate, from published warnings and weighted to the weak types;
+ * 87.0 % / 0 % before tuning), and rules/samples batch 11 (zh_eleventh,
+ * en_seventh: 108 texts in five rounds, 55 of 67 fraud caught and none of
+ * 41 legitimate flagged on first sight); it widened hooks and actions
+ * (达到借款标准, 合同修改费 and a wrong 身份证号 that "locks" the loan, a
+ * game buyer who "already bought it" on a site he names, a toll "driven
+ * through without paying", "scheduled for removal", "verify ownership",
+ * rating products for pay, Bitcoin and futures groups, "add you to our
+ * private group") and fixed ctx.zh.negated_request, which read a loan
+ * ad's "无需抵押，当天到账，点击" as a warning (无需 / 不用 now reach 5
+ * characters, not 8).  Odd rows unchanged at 81.6 % (what they miss
+ * carries no scheme element), no new false positive, corpus 92.3 % /
+ * 0.5 %, evaded 91.6 %, samples 97.3 %.
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 91.7
+#define FLOOR_RECALL 92.1
 #define FLOOR_RECALL_ODD 81.4
 #define FLOOR_FP 0.6
-#define FLOOR_EVADED 91.1
-#define FLOOR_SAMPLES_RECALL 97.0
+#define FLOOR_EVADED 91.4
+#define FLOOR_SAMPLES_RECALL 97.1
 #define FLOOR_SAMPLES_FP 0.2
 
 struct row {
