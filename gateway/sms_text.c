@@ -303,7 +303,15 @@ size_t afgw_sms_unpack7(const uint8_t *p, size_t n, size_t nsept, unsigned fill_
 
 bool afgw_sms_looks_packed(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	/* eight bytes at a time: any high bit in the word is a high byte */
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080u)
+			return true;
+	}
+	for (; i < n; i++)
 		if (p[i] & 0x80)
 			return true;
 	return false;
@@ -394,7 +402,32 @@ int afgw_sms_decode(enum afgw_sms_alphabet a, const uint8_t *units, size_t n, ch
 		struct ch c;
 		if (a == AFGW_SMS_UCS2) {
 			/* BMP characters outside the surrogates (all Chinese text) in a
-			 * tight loop; anything else takes the general step below. */
+			 * tight loop; anything else takes the general step below.
+			 * While what is left fits even if every unit pair became three
+			 * bytes (the most a BMP character takes), the loop checks
+			 * nothing but the surrogates; near the end of out, the
+			 * checked loop after it takes over. */
+			if (n - i >= 2 && (n - i) / 2 <= (cap - len) / 3) {
+				uint8_t *o = (uint8_t *)out + len;
+				for (; n - i >= 2; i += 2) {
+					uint32_t w = (uint32_t)units[i] << 8 | units[i + 1];
+					if (w - 0xD800u < 0x800u)
+						break;
+					if (w < 0x80) {
+						*o++ = (uint8_t)w;
+					} else if (w < 0x800) {
+						o[0] = (uint8_t)(0xC0 | (w >> 6));
+						o[1] = (uint8_t)(0x80 | (w & 0x3F));
+						o += 2;
+					} else {
+						o[0] = (uint8_t)(0xE0 | (w >> 12));
+						o[1] = (uint8_t)(0x80 | ((w >> 6) & 0x3F));
+						o[2] = (uint8_t)(0x80 | (w & 0x3F));
+						o += 3;
+					}
+				}
+				len = (size_t)((char *)o - out);
+			}
 			while (n - i >= 2) {
 				uint32_t w = (uint32_t)units[i] << 8 | units[i + 1];
 				if (w - 0xD800u < 0x800u)
@@ -406,7 +439,23 @@ int afgw_sms_decode(enum afgw_sms_alphabet a, const uint8_t *units, size_t n, ch
 			if (i == n)
 				break;
 		} else if (a == AFGW_SMS_GSM7) {
-			/* the same for septets of the basic table (all but the escape) */
+			/* the same for septets of the basic table (all but the escape),
+			 * which take at most two bytes of UTF-8: unchecked while all
+			 * that is left fits at two bytes a septet */
+			if (n - i <= (cap - len) / 2) {
+				uint8_t *o = (uint8_t *)out + len;
+				for (; i < n && units[i] < 0x80 && units[i] != GSM_ESC; i++) {
+					uint32_t cp = gsm_basic[units[i]];
+					if (cp < 0x80) {
+						*o++ = (uint8_t)cp;
+					} else {
+						o[0] = (uint8_t)(0xC0 | (cp >> 6));
+						o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+						o += 2;
+					}
+				}
+				len = (size_t)((char *)o - out);
+			}
 			while (i < n && units[i] < 0x80 && units[i] != GSM_ESC) {
 				if (!put(out, cap, &len, gsm_basic[units[i]]))
 					goto full;

@@ -172,6 +172,15 @@ static void test_packed(void)
 	CHECK(afgw_sms_looks_packed(hh, 9));
 	CHECK(!afgw_sms_looks_packed((const uint8_t *)"hello", 5));
 	CHECK(!afgw_sms_looks_packed(hh, 0));
+	/* a high byte at every place of the word loop and its tail */
+	for (size_t len = 1; len <= 19; len++)
+		for (size_t at = 0; at <= len; at++) {
+			uint8_t b[19];
+			memset(b, 0x41, sizeof(b));
+			if (at < len)
+				b[at] = 0x80;
+			CHECK(afgw_sms_looks_packed(b, len) == (at < len));
+		}
 }
 
 /*
@@ -355,6 +364,35 @@ static void test_truncation(void)
 	trunc_case(AFGW_SMS_LATIN1, U('a', 0xE9, 0xFF, 'b'), 4);
 	/* IA5 with a replacement */
 	trunc_case(AFGW_SMS_ASCII, U('a', 0x80, 'b'), 3);
+
+	/* Runs long enough for the unchecked loops (taken while all that is
+	 * left fits at the widest: 3 bytes a UCS-2 unit pair, 2 a septet),
+	 * then a character they hand back to the general step, then more of
+	 * the run: every cap in between puts the switch to the checked loop
+	 * somewhere else. */
+	uint8_t u[96];
+	size_t n = 0;
+	for (int k = 0; k < 12; k++) { /* "您é a" */
+		u[n++] = 0x60, u[n++] = 0xA8;
+		u[n++] = 0x00, u[n++] = 0xE9;
+		u[n++] = 0x00, u[n++] = 0x61;
+		if (k == 5) /* U+1F600, a surrogate pair */
+			u[n++] = 0xD8, u[n++] = 0x3D, u[n++] = 0xDE, u[n++] = 0x00;
+	}
+	trunc_case(AFGW_SMS_UCS2, u, n);
+	CHECK_INT(dec(AFGW_SMS_UCS2, u, n), 0);
+	CHECK_INT(res.len, 12 * 6 + 4);
+	CHECK_INT(res.invalid, 0);
+	n = 0;
+	for (int k = 0; k < 30; k++) { /* "ΔA" ... with an escape "{" in the middle */
+		u[n++] = 0x10, u[n++] = 'A';
+		if (k == 14)
+			u[n++] = 0x1B, u[n++] = 0x28;
+	}
+	trunc_case(AFGW_SMS_GSM7, u, n);
+	CHECK_INT(dec(AFGW_SMS_GSM7, u, n), 0);
+	CHECK_INT(res.len, 30 * 3 + 1);
+	CHECK(memcmp(out, "\xCE\x94" "A" "\xCE\x94", 5) == 0);
 }
 
 static void test_alphabets(void)
