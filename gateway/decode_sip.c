@@ -754,8 +754,10 @@ static inline void uri_fill(struct afgw_sip_uri *u, const char *scheme, const ch
 			    const struct uri_parts *up)
 {
 	u->scheme = slice(scheme, scheme + 3);
-	if (up->user_end)
+	if (up->user_end) {
 		u->user = slice(scheme + 4, up->user_end);
+		u->user_plain = true; /* plain bytes and '+': uri_scan() refused the rest */
+	}
 	u->host = slice(up->host, up->host_end);
 	if (up->port)
 		u->port = slice(up->port, up->port_end);

@@ -226,7 +226,9 @@ static bool uri_number(struct afgw_dissect *d, const struct afgw_sip_uri *u, cha
 	if (!u->parsed || afgw_str_empty(u->user))
 		return false;
 	struct afgw_str user = u->user;
-	if (!user_specials(user.p, user.len)) {
+	/* user_plain: the parser's fast path saw the user part and found none
+	 * of the three; without it, look */
+	if (u->user_plain || !user_specials(user.p, user.len)) {
 		/* the usual user part: digits, maybe a '+', nothing to cut or
 		 * decode, so it is used where it lies (an event does not outlive
 		 * its packet); only one longer than raw is cut, into raw */

@@ -66,6 +66,8 @@ struct afgw_sip_uri {
 	struct afgw_str params;   /* everything after the first ';' up to '?' */
 	bool user_phone;          /* ";user=phone" present */
 	bool parsed;              /* the URI was recognised at all */
+	bool user_plain;          /* a hint: true only if user holds no ':', ';' or '%'
+	                           * (false says nothing: look at the bytes) */
 };
 
 /* A From / To / P-Asserted-Identity / Contact value. */

@@ -6,7 +6,8 @@
  * stream reader does).  Every slice of every message is read byte by byte
  * so ASan checks its bounds, the user parts go through afgw_sip_unescape
  * into a small buffer, and the decoder's promises are checked: slices lie
- * inside the input, msg_len moves forward and stays inside it, valid means
+ * inside the input, a user_plain user part has no ':', ';' or '%',
+ * msg_len moves forward and stays inside it, valid means
  * no anomaly but body_extra, and a stream message cut one byte short asks
  * for more instead of giving a different answer.
  */
@@ -42,6 +43,11 @@ static void touch_uri(const struct afgw_sip_uri *u)
 	touch(u->host);
 	touch(u->port);
 	touch(u->params);
+	/* user_plain promises a user part without ':', ';' or '%' */
+	if (u->user_plain)
+		for (size_t i = 0; i < u->user.len; i++)
+			if (u->user.p[i] == ':' || u->user.p[i] == ';' || u->user.p[i] == '%')
+				abort();
 	int n = afgw_sip_unescape(u->user, out, sizeof(out));
 	if (n > (int)sizeof(out))
 		abort();

@@ -699,6 +699,11 @@ static void test_fast_paths(void)
 		CHECK_STR(m.from.parsed.port, na[i].port);
 		CHECK_STR(m.from.parsed.params, na[i].params);
 		CHECK(m.from.parsed.user_phone == na[i].phone);
+		/* the hint is never wrong */
+		struct afgw_str fu = m.from.parsed.user;
+		CHECK(!m.from.parsed.user_plain ||
+		      strcspn(na[i].user, ":;%") == strlen(na[i].user));
+		CHECK(!m.from.parsed.user_plain || fu.len == strlen(na[i].user));
 		CHECK_STR(m.from.tag, na[i].tag);
 		/* the same URI as the Request-URI, where there is one inside <> */
 		const char *lt = strchr(na[i].from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
@@ -819,6 +824,41 @@ static void test_fast_paths(void)
 	CHECK_STR(m.contact.parsed.user, "+8613912345678");
 	CHECK_STR(m.contact.parsed.port, "5060");
 	CHECK_STR(m.contact.parsed.params, "transport=tcp");
+}
+
+/*
+ * user_plain: set by the sip: URI fast path, whose user part is plain
+ * bytes and '+' only; everything else leaves it false (a hint, not a
+ * verdict: dissect.c then looks at the bytes itself).
+ */
+static void test_user_plain(void)
+{
+	static const struct {
+		const char *uri;
+		bool plain;
+	} uc[] = {
+	    {"sip:+8613800138000@ims.example.cn", true},
+	    {"sip:alice.smith-2@host.example.com;user=phone", true},
+	    /* near misses: a ';', a '%', a password, no user, another scheme */
+	    {"sip:+8613800138000;isub=1@ims.example.cn", false},
+	    {"sip:%2B8613800138000@ims.example.cn", false},
+	    {"sip:alice:secret@host.example.com", false},
+	    {"sip:host.example.com.cn.example", false},
+	    {"tel:+8613800138000;phone-context=x", false},
+	    {"sips:+8613800138000@ims.example.cn", false}, /* the general path: says nothing */
+	    {"sip:1@h.cn", false},                         /* too short for the fast path */
+	};
+	struct afgw_sip_msg m;
+	char text[512];
+	for (size_t i = 0; i < AFGW_ARRAY_SIZE(uc); i++) {
+		snprintf(text, sizeof(text), "%sFrom: <%s>;tag=1\r\n%s%s%s\r\n", REQ_LINE, uc[i].uri,
+			 REQ_TO, REQ_VIA, REQ_CALLID REQ_CSEQ);
+		CHECK_INT(parse(text, &m, 0), 0);
+		CHECK(m.from.parsed.parsed);
+		CHECK(m.from.parsed.user_plain == uc[i].plain);
+		if (m.from.parsed.user_plain != uc[i].plain)
+			fprintf(stderr, "  user_plain case %zu\n", i);
+	}
 }
 
 static void test_ambiguity(void)
@@ -1450,6 +1490,7 @@ int main(void)
 	test_request_lines();
 	test_headers_checked();
 	test_fast_paths();
+	test_user_plain();
 	test_ambiguity();
 	test_datagram_framing();
 	test_stream_framing();
