@@ -141,10 +141,8 @@ struct decode_out {
 
 static void decode_flush(struct decode_out *o)
 {
-	if (afgw_jbuf_failed(&o->jb) ||
-	    (o->jb.len && fwrite(o->jb.p, 1, o->jb.len, o->out) != o->jb.len))
+	if (!afgw_jbuf_write(&o->jb, o->out))
 		o->write_failed = true;
-	afgw_jbuf_reset(&o->jb);
 }
 
 static void on_event(void *ud, const struct afgw_event *ev)

@@ -33,6 +33,13 @@ void afgw_jbuf_reset(struct afgw_jbuf *b)
 	b->failed = false;
 }
 
+bool afgw_jbuf_write(struct afgw_jbuf *b, FILE *out)
+{
+	bool ok = !b->failed && (!b->len || fwrite(b->p, 1, b->len, out) == b->len);
+	afgw_jbuf_reset(b);
+	return ok;
+}
+
 static bool reserve(struct afgw_jbuf *b, size_t n)
 {
 	if (b->failed)

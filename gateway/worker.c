@@ -864,10 +864,8 @@ static void take_marker(struct afgw_pipeline *p, const struct out_rec *r)
 
 static void write_lines(struct afgw_pipeline *p)
 {
-	if (afgw_jbuf_failed(&p->ob) ||
-	    (p->ob.len && fwrite(p->ob.p, 1, p->ob.len, p->out) != p->ob.len))
+	if (!afgw_jbuf_write(&p->ob, p->out))
 		p->st.write_failed = true;
-	afgw_jbuf_reset(&p->ob);
 }
 
 void afgw_pipeline_flush_output(struct afgw_pipeline *p)

@@ -24,6 +24,9 @@ struct afgw_jbuf {
 void afgw_jbuf_init(struct afgw_jbuf *b);
 void afgw_jbuf_fini(struct afgw_jbuf *b);
 void afgw_jbuf_reset(struct afgw_jbuf *b);
+/* Write b's bytes to out and empty b (afgw_jbuf_reset); false if b had
+ * failed or the write fell short. */
+bool afgw_jbuf_write(struct afgw_jbuf *b, FILE *out);
 static inline bool afgw_jbuf_failed(const struct afgw_jbuf *b)
 {
 	return b->failed;
