@@ -91,14 +91,16 @@ static uint32_t ext_char(uint8_t v)
 	}
 }
 
-/* Append cp as UTF-8 if all of it fits; false (nothing written) if not. */
-static bool put(char *out, size_t cap, size_t *len, uint32_t cp)
+/* Bytes of cp as UTF-8. */
+static inline size_t utf8_len(uint32_t cp)
+{
+	return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/* cp as the n = utf8_len(cp) bytes of UTF-8 at o; returns o + n. */
+static inline uint8_t *utf8_store(uint8_t *o, uint32_t cp, size_t n)
 {
 	/* byte by byte: a memcpy call per character costs more than the rest */
-	size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-	if (cap - *len < n)
-		return false;
-	uint8_t *o = (uint8_t *)out + *len;
 	switch (n) {
 	case 1:
 		o[0] = (uint8_t)cp;
@@ -119,6 +121,16 @@ static bool put(char *out, size_t cap, size_t *len, uint32_t cp)
 		o[3] = (uint8_t)(0x80 | (cp & 0x3F));
 		break;
 	}
+	return o + n;
+}
+
+/* Append cp as UTF-8 if all of it fits; false (nothing written) if not. */
+static bool put(char *out, size_t cap, size_t *len, uint32_t cp)
+{
+	size_t n = utf8_len(cp);
+	if (cap - *len < n)
+		return false;
+	utf8_store((uint8_t *)out + *len, cp, n);
 	*len += n;
 	return true;
 }
@@ -413,18 +425,7 @@ int afgw_sms_decode(enum afgw_sms_alphabet a, const uint8_t *units, size_t n, ch
 					uint32_t w = (uint32_t)units[i] << 8 | units[i + 1];
 					if (w - 0xD800u < 0x800u)
 						break;
-					if (w < 0x80) {
-						*o++ = (uint8_t)w;
-					} else if (w < 0x800) {
-						o[0] = (uint8_t)(0xC0 | (w >> 6));
-						o[1] = (uint8_t)(0x80 | (w & 0x3F));
-						o += 2;
-					} else {
-						o[0] = (uint8_t)(0xE0 | (w >> 12));
-						o[1] = (uint8_t)(0x80 | ((w >> 6) & 0x3F));
-						o[2] = (uint8_t)(0x80 | (w & 0x3F));
-						o += 3;
-					}
+					o = utf8_store(o, w, w < 0x80 ? 1 : w < 0x800 ? 2 : 3); /* BMP */
 				}
 				len = (size_t)((char *)o - out);
 			}
@@ -446,13 +447,7 @@ int afgw_sms_decode(enum afgw_sms_alphabet a, const uint8_t *units, size_t n, ch
 				uint8_t *o = (uint8_t *)out + len;
 				for (; i < n && units[i] < 0x80 && units[i] != GSM_ESC; i++) {
 					uint32_t cp = gsm_basic[units[i]];
-					if (cp < 0x80) {
-						*o++ = (uint8_t)cp;
-					} else {
-						o[0] = (uint8_t)(0xC0 | (cp >> 6));
-						o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-						o += 2;
-					}
+					o = utf8_store(o, cp, cp < 0x80 ? 1 : 2); /* < U+0800 */
 				}
 				len = (size_t)((char *)o - out);
 			}
