@@ -1293,6 +1293,10 @@ int afgw_match_worker_cache(struct afgw_match_worker *w, size_t entries)
 			free(r);
 			return -ENOMEM;
 		}
+		/* a lookup reads a slot before a fill writes it: its pages now,
+		 * in the thread that prepares the match worker */
+		afgw_touch_pages(c, n * sizeof(*c));
+		afgw_touch_pages(r, n * sizeof(*r));
 	}
 	cache_free(w);
 	w->cache = c;

@@ -122,6 +122,22 @@ static inline bool afgw_str_caseeq(struct afgw_str s, const char *lit)
 #define AFGW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
+ * Make the pages of a fresh zeroed allocation (calloc's) now, by a write
+ * to each.  A page of a fresh mapping that is read first is the shared
+ * zero page, and the first write to it then faults and flushes the TLB of
+ * every core the process runs on: for a table read before it is written
+ * (a cache, a hash table), better once here than on the packet path.
+ * (A memset of zeros after malloc would not do: GCC makes the pair a
+ * calloc, which skips the writes.)
+ */
+static inline void afgw_touch_pages(void *p, size_t n)
+{
+	volatile char *b = p;
+	for (size_t i = 0; i < n; i += 4096)
+		b[i] = 0;
+}
+
+/*
  * memset(p, 0, n) for a struct cleared once per frame, message or PDU.
  * GCC inlines a memset of a hundred bytes or more as "rep stos", whose
  * start-up costs more than the stores (measured on the bench machine:
