@@ -350,8 +350,9 @@ static void replay_summary(const struct afgw_pipeline_stats *st, struct afgw_rep
 		fprintf(stderr, "  CPU: %.2f s (capture, decode, match and score on one thread)\n",
 			(double)st->capture_cpu_ns / 1e9);
 	} else {
-		fprintf(stderr, "  CPU: capture and score %.2f s, workers", (double)st->capture_cpu_ns / 1e9);
-		for (unsigned i = 0; i < st->workers; i++)
+		fprintf(stderr, "  CPU: capture thread %.2f s (reading, the first worker, the score stage), "
+			"worker threads", (double)st->capture_cpu_ns / 1e9);
+		for (unsigned i = 1; i < st->workers; i++)
 			fprintf(stderr, " %.2f", (double)st->worker_cpu_ns[i] / 1e9);
 		fprintf(stderr, " s\n");
 	}

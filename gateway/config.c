@@ -57,6 +57,7 @@ void afgw_config_default(struct afgw_config *cfg)
 	cfg->mode = AFGW_MODE_TAP;
 	cfg->country_code = 86;
 	cfg->workers = 1;
+	cfg->capture_share = -1;
 	cfg->sip_ports[0] = 5060;
 	cfg->sip_ports[1] = 5080;
 	cfg->smpp_ports[0] = 2775;
@@ -210,6 +211,7 @@ enum type {
 
 #define Z 1u /* T_UINT: 0 is allowed besides lo..hi (it means "off") */
 #define X 2u /* T_UINT: also in hex, 0x45 (SMPP status codes are written so) */
+#define N 4u /* T_INT: a YAML null (~) is -1, "automatic" */
 
 struct key {
 	const char *name; /* dotted path */
@@ -234,6 +236,7 @@ static const struct key keys[] = {
 	{ "mode", T_MODE, AT(mode), 0, 0, 0 },
 	{ "country_code", T_UINT, AT(country_code), 1, 999, 0 },
 	{ "workers", T_UINT, AT(workers), 1, WORKERS_MAX, 0 },
+	{ "capture_share", T_INT, AT(capture_share), 0, 100, N },
 	{ "rules", T_STR, AT(rules), 0, PATH_TEXT_MAX, 0 },
 	{ "sip_ports", T_PORTS, AT(sip_ports), 0, 0, 0 },
 	{ "smpp_ports", T_PORTS, AT(smpp_ports), 0, 0, 0 },
@@ -640,6 +643,11 @@ static void read_number(struct ld *l, const struct key *k, unsigned line)
 	uint64_t v = 0;
 	size_t used = 0;
 	bool ok = l->ev.type == YAML_SCALAR_EVENT;
+	if (ok && (k->flags & N) && is_null(l)) {
+		int auto_ = -1;
+		memcpy((char *)l->cfg + k->off, &auto_, sizeof(auto_));
+		return;
+	}
 	if (ok && k->type == T_SIZE)
 		ok = parse_size(scalar(l), scalar_len(l), &v);
 	else if (ok && (k->flags & X) && scalar_len(l) > 1 && scalar(l)[0] == '0' &&
@@ -659,6 +667,9 @@ static void read_number(struct ld *l, const struct key *k, unsigned line)
 		     k->name, size_text(k->lo, a), size_text(k->hi, b), got(l, g));
 	else if (k->flags & Z)
 		fail(l, line, "%s: expected 0 (off) or an integer %llu..%llu, got %s", k->name,
+		     (unsigned long long)k->lo, (unsigned long long)k->hi, got(l, g));
+	else if (k->flags & N)
+		fail(l, line, "%s: expected ~ (automatic) or an integer %llu..%llu, got %s", k->name,
 		     (unsigned long long)k->lo, (unsigned long long)k->hi, got(l, g));
 	else
 		fail(l, line, "%s: expected an integer %llu..%llu, got %s", k->name,

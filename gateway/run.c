@@ -389,7 +389,7 @@ static void render(void *ud, struct afgw_metrics_buf *b)
 				       "CPU time of the capture / score thread and of each worker", l,
 				       (double)st->capture_cpu_ns / 1e9);
 	}
-	for (unsigned i = 0; i < st->workers && st->workers > 1; i++) {
+	for (unsigned i = 1; i < st->workers; i++) { /* worker 0 runs in the capture thread */
 		char name[24];
 		snprintf(name, sizeof(name), "worker%u", i);
 		const char *l[] = { "thread", name, NULL };
@@ -556,6 +556,7 @@ static void reload_config(const char *path, struct afgw_config *cfg, struct gw *
 		afgw_log(AFGW_LOG_ERROR, "SIGHUP: %s; the running config stays", err);
 	} else {
 		bool restart = next.mode != cfg->mode || next.workers != cfg->workers ||
+			       next.capture_share != cfg->capture_share ||
 			       next.country_code != cfg->country_code ||
 			       !same_str(next.run.interfaces, cfg->run.interfaces) ||
 			       !same_str(next.run.filter, cfg->run.filter) ||

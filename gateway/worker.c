@@ -9,6 +9,17 @@
  * id, so a datagram's fragments meet on one worker.  The frame is copied
  * into that worker's input ring together with its sequence number.
  *
+ * Worker 0 has no thread of its own: the capture thread runs it, so N
+ * workers are N threads on N cores, not N + 1 competing for them.  Its
+ * frames are decoded where they are, with no copy, and its records go to
+ * its output ring like any worker's, to be scored in order; when that
+ * ring is full the capture thread scores instead of waiting.  It gets a
+ * smaller share of the flows (route_init), the capture thread's other
+ * work being most of a core.  It never runs in the middle of one of its
+ * own records or of scoring (a callback of the score stage that gives
+ * the pipeline work): what comes then waits in its input ring, which the
+ * capture thread empties as soon as it is free again.
+ *
  * Workers.  Each worker decodes its frames (dissect.c) and, for every
  * message that comes out, runs the match stage, renders the Event JSON
  * fields and writes a compact record into its output ring: the sequence
@@ -348,6 +359,8 @@ struct out_rec {
 
 /* ---- the pipeline ------------------------------------------------------ */
 
+#define ROUTE_BUCKETS 1024
+
 struct worker {
 	struct afgw_pipeline *p;
 	unsigned index;
@@ -359,6 +372,8 @@ struct worker {
 	uint64_t cur_seq;              /* tag of the frame being processed */
 
 	/* threaded mode */
+	bool runs_inline;              /* worker 0: run by the capture thread itself */
+	bool busy;                     /* ... which is in the middle of one of its records */
 	pthread_t thread;
 	bool started;
 	struct ring in, out;
@@ -390,6 +405,8 @@ struct afgw_pipeline {
 	unsigned n;
 	bool threaded;
 	struct worker *w;
+	uint8_t route[ROUTE_BUCKETS];  /* flow hash bucket -> worker */
+	unsigned merging;              /* merge() is on the stack */
 	uint64_t seq;
 	struct waiter main_wait;       /* capture thread sleeps: nothing to merge, input full */
 	int wake_fd;                   /* eventfd for an event loop's sleep (-1: none) */
@@ -449,6 +466,7 @@ static size_t min_sz(size_t a, size_t b)
 }
 
 static void score_record(struct afgw_pipeline *p, const struct out_rec *r, const char *json);
+static uint8_t *out_reserve(struct worker *w, size_t size);
 
 /*
  * A worker has news for the score stage (a record, or a frame done):
@@ -562,11 +580,7 @@ static void on_event(void *ud, const struct afgw_event *ev)
 			w->jb.len = 0;
 			size = rec_round(fixed + caller_len + callee_len + callid_len);
 		}
-		struct space_arg arg = { &w->out, size };
-		while (!(buf = ring_reserve(&w->out, size))) {
-			waiter_wake(&p->main_wait);
-			waiter_wait(&w->out_wait, has_space, &arg);
-		}
+		buf = out_reserve(w, size);
 	} else {
 		/* the score stage reads the JSON from w->jb: not copied, and
 		 * the rest always fits (SCRATCH_MAX) */
@@ -615,12 +629,14 @@ static void on_event(void *ud, const struct afgw_event *ev)
 	if (r->json_len && p->threaded)
 		memcpy(q, w->jb.p, r->json_len);
 
-	if (p->threaded) {
+	if (!p->threaded) {
+		score_record(p, r, w->jb.p);
+	} else if (w->runs_inline) {
+		ring_commit(&w->out); /* scored by the next merge, in order */
+	} else {
 		ring_commit(&w->out);
 		waiter_wake(&p->main_wait);
 		kick(p);
-	} else {
-		score_record(p, r, w->jb.p);
 	}
 }
 
@@ -1055,6 +1071,7 @@ static unsigned merge(struct afgw_pipeline *p)
 {
 	unsigned n = 0;
 	int j;
+	p->merging++;
 	while ((j = merge_next(p)) >= 0) {
 		struct worker *w = &p->w[j];
 		struct out_rec *r = ring_peek(&w->out);
@@ -1070,6 +1087,7 @@ static unsigned merge(struct afgw_pipeline *p)
 		waiter_wake(&w->out_wait);
 		n++;
 	}
+	p->merging--;
 	return n;
 }
 
@@ -1085,12 +1103,7 @@ static void rebind(struct worker *w, const struct in_rec *r)
 	w->mw = rb.mw;
 	w->slot = rb.slot;
 	size_t size = rec_round(sizeof(struct out_rec) + sizeof(old));
-	struct space_arg arg = { &w->out, size };
-	uint8_t *buf;
-	while (!(buf = ring_reserve(&w->out, size))) {
-		waiter_wake(&w->p->main_wait);
-		waiter_wait(&w->out_wait, has_space, &arg);
-	}
+	uint8_t *buf = out_reserve(w, size);
 	struct out_rec *o = (struct out_rec *)buf;
 	memset(o, 0, sizeof(*o));
 	o->size = (uint32_t)size;
@@ -1109,6 +1122,36 @@ static bool in_ready(void *arg)
 	return !ring_empty(&w->in);
 }
 
+/* Do what input record r says, in worker w's thread (or, run inline, the capture thread). */
+static void worker_step(struct worker *w, const struct in_rec *r)
+{
+	uint32_t type = r->type;
+	uint64_t seq = r->seq;
+	w->cur_seq = seq;
+	if (type == IN_FRAME) {
+		struct afgw_frame f = {
+			.ts_us = r->ts_us,
+			.data = (const uint8_t *)(r + 1),
+			.caplen = r->caplen,
+			.len = r->len,
+			.linktype = r->linktype,
+			.tag = seq,
+		};
+		afgw_dissect_frame(w->d, &f);
+	} else if (type == IN_TICK) {
+		afgw_dissect_tick(w->d, r->ts_us, seq);
+	} else if (type == IN_RELEASE) {
+		struct release_key k;
+		memcpy(&k, r + 1, sizeof(k));
+		struct afgw_concat_key key = unflatten(&k);
+		afgw_dissect_release_sms(w->d, &key, seq);
+	} else if (type == IN_FLUSH) {
+		afgw_dissect_flush(w->d);
+	} else if (type == IN_REBIND) {
+		rebind(w, r);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -1120,29 +1163,7 @@ static void *worker_main(void *arg)
 		}
 		uint32_t type = r->type;
 		uint64_t seq = r->seq;
-		w->cur_seq = seq;
-		if (type == IN_FRAME) {
-			struct afgw_frame f = {
-				.ts_us = r->ts_us,
-				.data = (const uint8_t *)(r + 1),
-				.caplen = r->caplen,
-				.len = r->len,
-				.linktype = r->linktype,
-				.tag = seq,
-			};
-			afgw_dissect_frame(w->d, &f);
-		} else if (type == IN_TICK) {
-			afgw_dissect_tick(w->d, r->ts_us, seq);
-		} else if (type == IN_RELEASE) {
-			struct release_key k;
-			memcpy(&k, r + 1, sizeof(k));
-			struct afgw_concat_key key = unflatten(&k);
-			afgw_dissect_release_sms(w->d, &key, seq);
-		} else if (type == IN_FLUSH) {
-			afgw_dissect_flush(w->d);
-		} else if (type == IN_REBIND) {
-			rebind(w, r);
-		}
+		worker_step(w, r);
 		ring_release(&w->in, r->size);
 		atomic_store(&w->done, seq);
 		waiter_wake(&w->p->main_wait);
@@ -1173,6 +1194,33 @@ static int new_match_worker(const struct afgw_pipeline *p, const struct afgw_rul
 	}
 	*out = mw;
 	return rc;
+}
+
+/*
+ * Which flows each worker gets: the hash's top bits pick one of
+ * ROUTE_BUCKETS buckets.  Worker 0 runs in the capture thread, which also
+ * reads the capture and runs the score stage, so it gets a smaller share
+ * of the buckets than the threads, which only decode and match
+ * (config capture_share).  The default: the capture thread's own work
+ * (reading, hashing and handing frames over, the score stage) costs about
+ * 0.6 times what decoding and matching all the traffic costs (mixed
+ * traffic, bench/bench_replay.sh), so two threads are even when it takes
+ * (1 - 0.6) / 2 = 20 % of the flows; with three or more workers its own
+ * work is a core's worth already, and it takes none.
+ */
+#define CAPTURE_SHARE_TWO 20
+static void route_init(struct afgw_pipeline *p)
+{
+	int pct = p->cfg->capture_share;
+	if (pct < 0)
+		pct = p->n == 2 ? CAPTURE_SHARE_TWO : 0;
+	unsigned b0 = (unsigned)pct * ROUTE_BUCKETS / 100;
+	for (unsigned b = 0; b < ROUTE_BUCKETS; b++) {
+		if (b < b0 || b0 == ROUTE_BUCKETS)
+			p->route[b] = 0;
+		else
+			p->route[b] = (uint8_t)(1 + (b - b0) * (p->n - 1) / (ROUTE_BUCKETS - b0));
+	}
 }
 
 int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline **out)
@@ -1261,7 +1309,9 @@ int afgw_pipeline_new(const struct afgw_pipeline_opts *o, struct afgw_pipeline *
 		}
 	}
 	if (p->threaded) {
-		for (unsigned i = 0; i < p->n; i++) {
+		p->w[0].runs_inline = true;
+		route_init(p);
+		for (unsigned i = 1; i < p->n; i++) {
 			if (pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i]) != 0)
 				goto nomem;
 			p->w[i].started = true;
@@ -1300,8 +1350,7 @@ static unsigned flow_worker(const struct afgw_pipeline *p, const struct afgw_fra
 	h ^= h >> 29;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 32;
-	/* the high half times n, shifted: in [0, n) like h % n, without a division */
-	return (unsigned)(((h >> 32) * p->n) >> 32);
+	return p->route[h >> (64 - 10)]; /* ROUTE_BUCKETS: 2^10 */
 }
 
 struct dispatch_arg {
@@ -1316,14 +1365,77 @@ static bool main_ready(void *arg)
 	return has_space(&a->space) || merge_next(a->p) >= 0;
 }
 
+/*
+ * The capture thread runs worker 0's input, unless it is in the middle of
+ * one of its records already or of scoring (a callback of the score stage
+ * that gives the pipeline work: the record waits in the input until then).
+ */
+static bool inline_free(const struct afgw_pipeline *p)
+{
+	return !p->w[0].busy && !p->merging;
+}
+
+static void run_inline(struct afgw_pipeline *p)
+{
+	struct worker *w = &p->w[0];
+	if (!w->runs_inline || !inline_free(p))
+		return;
+	w->busy = true;
+	struct in_rec *r;
+	while ((r = ring_peek(&w->in))) {
+		uint64_t seq = r->seq;
+		worker_step(w, r);
+		ring_release(&w->in, r->size);
+		atomic_store_explicit(&w->done, seq, memory_order_relaxed);
+	}
+	w->busy = false;
+}
+
+/*
+ * Room for a record in w's output.  A worker thread waits while it is
+ * full; the capture thread, running worker 0, scores records instead,
+ * waiting only for another worker's record that must go first.
+ */
+static uint8_t *out_reserve(struct worker *w, size_t size)
+{
+	struct afgw_pipeline *p = w->p;
+	struct dispatch_arg arg = { p, { &w->out, size } };
+	uint8_t *buf;
+	while (!(buf = ring_reserve(&w->out, size))) {
+		if (w->runs_inline) {
+			if (merge(p) == 0)
+				waiter_wait(&p->main_wait, main_ready, &arg);
+		} else {
+			waiter_wake(&p->main_wait);
+			waiter_wait(&w->out_wait, has_space, &arg.space);
+		}
+	}
+	return buf;
+}
+
 /* Put a record into worker w's input, merging while it is full. */
 static void dispatch(struct afgw_pipeline *p, struct worker *w, uint32_t type, uint64_t seq,
 		     const struct afgw_frame *f)
 {
+	if (w->runs_inline && type == IN_FRAME && inline_free(p) && ring_empty(&w->in)) {
+		/* the usual case: no copy */
+		w->busy = true;
+		w->sent = seq;
+		w->cur_seq = seq;
+		afgw_dissect_frame(w->d, f);
+		atomic_store_explicit(&w->done, seq, memory_order_relaxed);
+		w->busy = false;
+		run_inline(p); /* what a callback queued meanwhile */
+		return;
+	}
 	size_t size = sizeof(struct in_rec) + (f ? f->caplen : 0);
 	struct in_rec *r;
 	struct dispatch_arg arg = { p, { &w->in, size } };
 	while (!(r = ring_reserve(&w->in, size))) {
+		if (w->runs_inline && inline_free(p)) {
+			run_inline(p);
+			continue;
+		}
 		if (merge(p) == 0)
 			waiter_wait(&p->main_wait, main_ready, &arg);
 	}
@@ -1338,7 +1450,10 @@ static void dispatch(struct afgw_pipeline *p, struct worker *w, uint32_t type, u
 		memcpy(r + 1, f->data, f->caplen);
 	ring_commit(&w->in);
 	w->sent = seq;
-	waiter_wake(&w->in_wait);
+	if (w->runs_inline)
+		run_inline(p);
+	else
+		waiter_wake(&w->in_wait);
 }
 
 static void reload_free(struct reload *rl, unsigned n)
@@ -1422,8 +1537,10 @@ void afgw_pipeline_poll(struct afgw_pipeline *p)
 {
 	if (atomic_load_explicit(&p->offered, memory_order_relaxed))
 		install(p);
-	if (p->threaded)
+	if (p->threaded) {
+		run_inline(p);
 		merge(p);
+	}
 }
 
 void afgw_pipeline_set_output(struct afgw_pipeline *p, FILE *out, bool skip_allow)
@@ -1680,6 +1797,19 @@ void afgw_pipeline_free(struct afgw_pipeline *p)
 			pthread_join(w->thread, NULL);
 			drop_output(p, w);
 		}
+		/* worker 0, run inline: what it was still given is dropped, but
+		 * a rebind's match worker is freed */
+		struct worker *w = &p->w[0];
+		struct in_rec *r;
+		while (w->runs_inline && (r = ring_peek(&w->in))) {
+			if (r->type == IN_REBIND) {
+				struct rebind rb;
+				memcpy(&rb, r + 1, sizeof(rb));
+				afgw_match_worker_free(rb.mw);
+			}
+			ring_release(&w->in, r->size);
+		}
+		drop_output(p, w);
 	}
 	for (unsigned i = 0; p->w && i < p->n; i++) {
 		struct worker *w = &p->w[i];

@@ -8,7 +8,10 @@
 # metrics server) with -fsanitize=thread and runs:
 #   - those unit tests (each starts its own redis-server where it needs one);
 #   - afgw replay of a generated capture with 2 and 3 workers, whose output
-#     must equal the 1-worker run's line for line.
+#     must equal the 1-worker run's line for line; also with the smallest
+#     queues and half the flows on the capture thread's own worker (its
+#     output queue runs full: it scores while the other worker's records
+#     must go first), and with every flow on it.
 # Any race report fails the run (TSAN_OPTIONS halt_on_error, exit code 66).
 #
 # usage: tests/tsan.sh [REFERENCE_AFGW]   (called by tests/run.sh with the
@@ -59,18 +62,24 @@ done
 
 "$build/bench/afgw-gen" -n 20000 --seed 7 --tcp 0.3 --ipv6 0.2 --vlan 0.1 --sms 0.4 \
 	-o "$work/cap.pcap" >/dev/null 2>&1
-for w in 1 2 3; do
+printf 'memcap:\n  queue_bytes: 64 KiB\ncapture_share: 50\n' >"$work/small.yaml"
+printf 'capture_share: 100\n' >"$work/all0.yaml"
+for run in "1" "2" "3" "2 small" "3 all0"; do
+	set -- $run
+	w=$1 name=w$1${2:-} cfg=
+	[ -z "${2:-}" ] || cfg="-c $work/$2.yaml"
 	rc=0
 	afgw=$build/gateway/afgw
 	[ $w != 1 ] || afgw=$ref
-	timeout 900 "$afgw" replay -q --workers $w -o "$work/w$w.jsonl" \
-		"$work/cap.pcap" 2>"$work/w$w.err" || rc=$?
-	if [ $rc = 0 ] && [ $w != 1 ] && ! cmp -s "$work/w1.jsonl" "$work/w$w.jsonl"; then
-		echo "tsan: --workers $w output differs from --workers 1"
+	# shellcheck disable=SC2086
+	timeout 900 "$afgw" replay -q --workers $w $cfg -o "$work/$name.jsonl" \
+		"$work/cap.pcap" 2>"$work/$name.err" || rc=$?
+	if [ $rc = 0 ] && [ $w != 1 ] && ! cmp -s "$work/w1.jsonl" "$work/$name.jsonl"; then
+		echo "tsan: --workers $run output differs from --workers 1"
 		rc=1
 	fi
-	[ $rc = 0 ] || tail -n 40 "$work/w$w.err"
-	result "replay --workers $w" $rc
+	[ $rc = 0 ] || tail -n 40 "$work/$name.err"
+	result "replay --workers $run" $rc
 done
 
 echo "tsan: $passed passed, $failed failed"

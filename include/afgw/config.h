@@ -174,6 +174,9 @@ struct afgw_config {
 	enum afgw_mode mode;           /* default tap */
 	unsigned country_code;         /* 1..999, default 86 */
 	unsigned workers;              /* 1..64, default 1 */
+	int capture_share;             /* percent of the flows the capture thread decodes
+	                                  itself with two or more workers; -1 (default):
+	                                  20 with two, 0 with more */
 	char *rules;                   /* rule set directory; NULL: the repository's default set */
 	uint16_t sip_ports[AFGW_CONFIG_PORTS_MAX + 1];  /* 0-terminated; default 5060, 5080 */
 	uint16_t smpp_ports[AFGW_CONFIG_PORTS_MAX + 1]; /* default 2775 */

@@ -15,7 +15,8 @@
  * completed it), so behaviour windows, reputation and verdicts are the
  * same whatever the number of workers.  With one worker there are no
  * threads: each frame is decoded, scanned and scored in the caller's
- * thread.
+ * thread.  With N, the caller's thread is worker 0 as well (for a smaller
+ * share of the flows, config capture_share) and N - 1 threads are started.
  *
  * Thread: afgw_pipeline_* are called from one thread (the capture
  * thread); the pipeline starts and joins its workers itself.

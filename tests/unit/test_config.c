@@ -31,6 +31,7 @@ static void check_same(const struct afgw_config *a, const struct afgw_config *b)
 	CHECK_INT(a->mode, b->mode);
 	CHECK_INT(a->country_code, b->country_code);
 	CHECK_INT(a->workers, b->workers);
+	CHECK_INT(a->capture_share, b->capture_share);
 	CHECK(str_same(a->rules, b->rules));
 	CHECK(!memcmp(a->sip_ports, b->sip_ports, sizeof(a->sip_ports)));
 	CHECK(!memcmp(a->smpp_ports, b->smpp_ports, sizeof(a->smpp_ports)));
@@ -146,6 +147,7 @@ static void test_defaults(void)
 	CHECK_INT(c.mode, AFGW_MODE_TAP);
 	CHECK_INT(c.country_code, 86);
 	CHECK_INT(c.workers, 1);
+	CHECK_INT(c.capture_share, -1);
 	CHECK(c.rules == NULL);
 	CHECK_INT(c.sip_ports[0], 5060);
 	CHECK_INT(c.sip_ports[1], 5080);
@@ -283,7 +285,8 @@ static const char all_keys[] =
 	"  inactivity_s: 600\n"                         /* 78 */
 	"  hold_bytes: 8 MiB\n"                         /* 79 */
 	"  verdict_deadline_ms: 250\n"                  /* 80 */
-	"  part_wait_ms: 0\n";                          /* 81 */
+	"  part_wait_ms: 0\n"                           /* 81 */
+	"capture_share: 30\n";                          /* 82 */
 
 /* The key names of all_keys, dotted: the example must document each. */
 static const char *const key_names[] = {
@@ -309,7 +312,7 @@ static const char *const key_names[] = {
 	"smpp.max_sessions", "smpp.block_status", "smpp.deliver_block_status",
 	"smpp.enquire_link_s", "smpp.response_timeout_s", "smpp.bind_timeout_s",
 	"smpp.pdu_timeout_s", "smpp.inactivity_s", "smpp.hold_bytes", "smpp.verdict_deadline_ms",
-	"smpp.part_wait_ms",
+	"smpp.part_wait_ms", "capture_share",
 };
 
 static void test_all_keys(void)
@@ -324,6 +327,7 @@ static void test_all_keys(void)
 	CHECK_INT(c.mode, AFGW_MODE_SMPP_PROXY);
 	CHECK_INT(c.country_code, 852);
 	CHECK_INT(c.workers, 8);
+	CHECK_INT(c.capture_share, 30);
 	CHECK(c.rules && !strcmp(c.rules, "/etc/afgw/rules"));
 	CHECK_INT(c.sip_ports[0], 5060);
 	CHECK_INT(c.sip_ports[1], 5062);
@@ -608,6 +612,12 @@ static void test_numbers(void)
 		     "t.yaml:1: allow_numbers: 'x@y' is not a phone number");
 	expect_error("allow_numbers: ['110', '13800138000']\nworkers: 0\n",
 		     "t.yaml:2: workers: expected an integer 1..64, got '0'");
+	expect_error("workers: 2\ncapture_share: 101\n",
+		     "t.yaml:2: capture_share: expected ~ (automatic) or an integer 0..100, got '101'");
+	expect_error("capture_share: -1\n",
+		     "t.yaml:1: capture_share: expected ~ (automatic) or an integer 0..100, got '-1'");
+	expect_error("capture_share: auto\n",
+		     "t.yaml:1: capture_share: expected ~ (automatic) or an integer 0..100, got 'auto'");
 
 	/* the limit counts entries as written */
 	size_t cap = 32 + (AFGW_CONFIG_ALLOW_MAX + 1) * 24;
@@ -650,6 +660,17 @@ static void test_values(void)
 	CHECK_INT(c.mode, AFGW_MODE_TAP);
 	CHECK_INT(c.workers, 64);
 	CHECK_INT(c.country_code, 1);
+	afgw_config_fini(&c);
+	/* capture_share: 0 and 100 are values, ~ is automatic (-1) */
+	CHECK_INT(load(&c, "capture_share: 0\n", err), 0);
+	CHECK_INT(c.capture_share, 0);
+	afgw_config_fini(&c);
+	CHECK_INT(load(&c, "capture_share: 100\n", err), 0);
+	CHECK_INT(c.capture_share, 100);
+	afgw_config_fini(&c);
+	CHECK(load(&c, "capture_share: 40\ncapture_share: ~\n", err) != 0); /* duplicate */
+	CHECK_INT(load(&c, "capture_share: null\n", err), 0);
+	CHECK_INT(c.capture_share, -1);
 	afgw_config_fini(&c);
 	/* warn may equal block */
 	CHECK_INT(load(&c, "score: {warn: 70, block: 70}\n", err), 0);
