@@ -37,9 +37,9 @@
 
 /*
  * Floors (percent), just below what the rule set reaches (corpus: recall
- * 92.3 %, odd rows 81.6 %, false positives 0.5 % (5 texts in 1062, all on
- * odd rows: 1.3 % of them), evaded 91.6 %; rules/samples: recall 97.3 %,
- * false positives 0 % of 649).  The corpus grew from 681 to 1431 texts with
+ * 92.5 %, odd rows 81.6 %, false positives 0.5 % (5 texts in 1093, all on
+ * odd rows: 1.3 % of them), evaded 91.7 %; rules/samples: recall 97.1 %,
+ * false positives 0 % of 679).  The corpus grew from 681 to 1431 texts with
  * five batches of hard texts, each scored before the rules were tuned on its
  * even rows, so these figures are lower than the 92.8 % / 85.5 % / 0.3 % of
  * the first 681 texts: the odd rows of the new batches are openers and new
@@ -143,14 +143,28 @@
  * characters, not 8).  Odd rows unchanged at 81.6 % (what they miss
  * carries no scheme element), no new false positive, corpus 92.3 % /
  * 0.5 %, evaded 91.6 %, samples 97.3 %.
+ * The seventeenth (round 9 of issue "Match", 367 -> 369 rules: a
+ * platform's "credit score" that holds up a payout, a request to confirm
+ * a Medicare / Social Security number or a date of birth) added batch 14,
+ * even ids only (49 fraud, 31 legitimate, from the scripts of 2024-2026
+ * that police anti-fraud centres and consumer warnings publish; 75.5 % /
+ * 0 % before tuning), and rules/samples batch 12 (zh_twelfth, en_eighth:
+ * 82 texts in two rounds, 45 of 52 fraud caught and none of 29
+ * legitimate flagged on first sight); it widened hooks (出款, 已批准,
+ * a gift held for a 保险费, 游戏里认识, 冒昧私信 and a 点赞 on a named
+ * platform, "只认藏宝阁", "turn $500 into $5,000", "60-90 min a day",
+ * a free gold-trading training, "students usually earn", exchange names,
+ * student loan forgiveness, an outstanding traffic ticket).  Odd rows
+ * unchanged at 81.6 %, no new false positive, corpus 92.5 % / 0.5 %,
+ * evaded 91.7 %, samples 97.1 % (batch 12 keeps three misses).
  * The targets of the issue are 90 % / 1 % / 80 %; the odd rows, not the
  * whole corpus, are the estimate for unseen traffic (rules/README.md).
  */
-#define FLOOR_RECALL 92.1
+#define FLOOR_RECALL 92.3
 #define FLOOR_RECALL_ODD 81.4
 #define FLOOR_FP 0.6
-#define FLOOR_EVADED 91.4
-#define FLOOR_SAMPLES_RECALL 97.1
+#define FLOOR_EVADED 91.5
+#define FLOOR_SAMPLES_RECALL 96.9
 #define FLOOR_SAMPLES_FP 0.2
 
 struct row {
